@@ -1,0 +1,1 @@
+"""Attachment-informed reflection assistant: the library behind the Rasa adapters."""

@@ -1,0 +1,83 @@
+"""One frozen Settings object, built once from the environment.
+
+A `.env` file in the project root is read first (python-dotenv); variables that are
+already set in the environment win over it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        return int(raw) if raw.strip() else default
+    except ValueError as exc:
+        raise ValueError(f"Environment variable {name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Every field comes from an environment variable."""
+
+    project_root: Path
+    var_dir: Path
+    rasa_host: str
+    rasa_port: int
+    rasa_api_token: str
+    action_host: str
+    action_port: int
+    web_host: str
+    web_port: int
+    tracker_store_url: str
+    retention_days: int
+    model_path: Path
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of the Rasa server."""
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        """Webhook URL of the action server."""
+        return f"http://{self.action_host}:{self.action_port}/webhook"
+
+    @property
+    def web_url(self) -> str:
+        """URL of the chat page."""
+        return f"http://{self.web_host}:{self.web_port}"
+
+
+def build_settings() -> Settings:
+    """Build settings from the environment (and `.env`), without caching."""
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    var_dir = Path(os.environ.get("BOT_VAR_DIR", str(PROJECT_ROOT / "var")))
+    return Settings(
+        project_root=PROJECT_ROOT,
+        var_dir=var_dir,
+        rasa_host=os.environ.get("RASA_HOST", "127.0.0.1"),
+        rasa_port=_int("RASA_PORT", 5005),
+        rasa_api_token=os.environ.get("RASA_API_TOKEN", ""),
+        action_host=os.environ.get("ACTION_HOST", "127.0.0.1"),
+        action_port=_int("ACTION_PORT", 5055),
+        web_host=os.environ.get("WEB_HOST", "127.0.0.1"),
+        web_port=_int("WEB_PORT", 8080),
+        tracker_store_url=os.environ.get("TRACKER_STORE_URL", f"sqlite:///{var_dir / 'tracker.db'}"),
+        retention_days=_int("RETENTION_DAYS", 30),
+        model_path=Path(os.environ.get("RASA_MODEL", str(PROJECT_ROOT / "models" / "current.tar.gz"))),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, built on first use."""
+    return build_settings()
