@@ -1,0 +1,1 @@
+"""Rasa SDK custom actions: thin adapters that read the tracker and call `bot`."""

@@ -1,0 +1,1 @@
+"""Dialogue helpers that custom actions call: pure functions over plain data."""

@@ -1,0 +1,75 @@
+"""Check, before `rasa run`, what Rasa would otherwise replace silently.
+
+Rasa falls back to an in-memory tracker store, with only a warning, when the configured class
+cannot be imported; this check fails instead. It also imports every custom pipeline component
+and policy named in config.yml, and connects to the tracker store. Exit code 0 when all is
+well, 1 with a one-line reason otherwise.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from bot.settings import get_settings
+
+
+def _custom_class_paths(config_file: Path) -> list[str]:
+    with config_file.open(encoding="utf-8") as handle:
+        config = yaml.safe_load(handle) or {}
+    names = [str(item.get("name", "")) for key in ("pipeline", "policies") for item in (config.get(key) or [])]
+    return [name for name in names if "." in name]
+
+
+def run_checks(root: Path) -> None:
+    """Run every check, raising on the first failure.
+
+    Args:
+        root: The project root (holds endpoints.yml and config.yml).
+
+    Raises:
+        RuntimeError: A class is missing or of the wrong kind.
+        SystemExit: The tracker store cannot be reached.
+    """
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.shared.utils.common import class_from_module_path
+    from rasa.utils.endpoints import read_endpoint_config
+
+    for path in _custom_class_paths(root / "config.yml"):
+        try:
+            class_from_module_path(path)
+        except (ImportError, AttributeError) as exc:
+            raise RuntimeError(f"Custom component {path!r} in config.yml cannot be imported: {exc}") from exc
+
+    store_config = read_endpoint_config(str(root / "endpoints.yml"), "tracker_store")
+    if store_config is None or not store_config.type:
+        raise RuntimeError("endpoints.yml names no tracker store; conversations would only live in memory.")
+    try:
+        store_class = class_from_module_path(store_config.type)
+    except (ImportError, AttributeError) as exc:
+        raise RuntimeError(
+            f"Tracker store class {store_config.type!r} cannot be imported ({exc}); "
+            "Rasa would silently keep conversations in memory only."
+        ) from exc
+    if not (isinstance(store_class, type) and issubclass(store_class, TrackerStore)):
+        raise RuntimeError(f"{store_config.type!r} is not a tracker store class.")
+    store_class(host=store_config.url, domain=None, event_broker=None, **store_config.kwargs)
+
+
+def main() -> int:
+    """Entry point: print the reason and return 1 on failure."""
+    try:
+        run_checks(get_settings().project_root)
+    except SystemExit as exc:
+        print(f"Preflight failed: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 (report any failure as one clear line)
+        print(f"Preflight failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
