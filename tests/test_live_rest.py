@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from bot import stack
 from bot.settings import Settings
@@ -109,14 +111,46 @@ def test_out_of_scope_gets_kind_redirect(live: Settings) -> None:
     assert "/reflect_start" in _buttons(replies)
 
 
+VAGUE = ["the thing", "and then", "kinda", "blorp zzkx quvv", "so about that", "the other one", "hmm well"]
+
+
+def _confidence(settings: Settings, text: str) -> float:
+    response = requests.post(
+        f"{settings.rasa_url}/model/parse", params={"token": settings.rasa_api_token}, json={"text": text}, timeout=30
+    )
+    response.raise_for_status()
+    ranking = [item for item in response.json()["intent_ranking"] if item["name"] != "nlu_fallback"]
+    return float(ranking[0]["confidence"])
+
+
 def test_low_confidence_gets_two_stage_fallback_with_options(live: Settings) -> None:
+    threshold = yaml.safe_load((live.project_root / "config.yml").read_text())["pipeline"][-1]["threshold"]
+    vague = [text for text in VAGUE if _confidence(live, text) < threshold]
+    assert vague, "none of the vague messages falls below the NLU threshold: the fallback would never run"
     chat = Chat(live)
-    replies = chat.say("blorp zzkx quvv")
+    replies = chat.say(vague[0])
     assert "Did you mean one of these?" in replies[0]["text"]
     payloads = _buttons(replies)
     assert payloads[-1] == "/out_of_scope" and len(payloads) >= 2
     replies = chat.say("/out_of_scope")
     assert "say that another way" in replies[0]["text"]
+
+
+def test_choosing_a_suggested_option_answers_it(live: Settings) -> None:
+    chat = Chat(live)
+    replies = chat.say("/nlu_fallback")
+    assert "Did you mean one of these?" in replies[0]["text"]
+    assert "/help" in _buttons(replies)
+    assert "Here is what I can do" in chat.text("/help")
+
+
+def test_unsure_at_consent_explains_and_asks_again(live: Settings) -> None:
+    chat = Chat(live)
+    chat.say("hello")
+    replies = chat.say("idk")
+    text = " ".join(reply.get("text", "") for reply in replies)
+    assert "take your time" in text and "not a therapist" in text
+    assert _buttons(replies) == ["/affirm", "/deny"]
 
 
 def test_start_over(live: Settings) -> None:
@@ -151,7 +185,9 @@ def test_delete_my_conversation_really_deletes(live: Settings) -> None:
     db = Path(live.tracker_store_url.removeprefix("sqlite:///"))
     with sqlite3.connect(db) as connection:
         rows = connection.execute("SELECT data FROM events WHERE sender_id = ?", (chat.sender,)).fetchall()
-    assert rows and not any("Alexandra" in row[0] or "hello" in row[0] for row in rows)
+    events = [json.loads(row[0]) for row in rows]
+    assert events and not any(event["event"] == "user" for event in events)
+    assert not any("Alexandra" in row[0] for row in rows)
 
 
 def test_cancelled_delete_keeps_conversation(live: Settings) -> None:
