@@ -63,8 +63,9 @@ test: setup ## Everything CI runs: lint, types, validate, pytest, Rasa tests, NL
 	$(MAKE) --no-print-directory rasa-test
 	$(MAKE) --no-print-directory unit
 
-bench: train ## Benchmark against Rasa's default configuration; writes bench/results.json
+bench: train ## Benchmarks: serving vs Rasa's default config, crisis detector; JSON under bench/
 	$(PY) -m bench.run
+	$(PY) -m bench.crisis
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs the package registry)
 	rm -rf var/lockenv && $(PYTHON310) -m venv var/lockenv

@@ -78,6 +78,19 @@ def _cmd_nlu_report(args: argparse.Namespace) -> int:
     return 0 if macro >= args.min_f1 else 1
 
 
+def _cmd_crisis_check(args: argparse.Namespace) -> int:
+    from bot.crisis.detector import get_detector
+
+    detector = get_detector()
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        verdict = detector.assess(text).as_dict()
+        if not args.verbose:
+            verdict.pop("signals")
+        print(json.dumps({"text": text, **verdict} if args.echo else verdict), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -92,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the action server, the Rasa server and the web page")
     run.add_argument("--no-train", action="store_true", help="do not check whether the model needs training")
     run.set_defaults(func=_cmd_run)
+
+    crisis = sub.add_parser(
+        "crisis-check", help="read messages (one per line) on stdin, print one JSON verdict per line"
+    )
+    crisis.add_argument("--verbose", action="store_true", help="include the matched phrases")
+    crisis.add_argument("--echo", action="store_true", help="include the message text in each line")
+    crisis.set_defaults(func=_cmd_crisis_check)
 
     nlu = sub.add_parser("nlu-report", help="check intent macro-F1 in a `rasa test` intent report")
     nlu.add_argument("report", help="path of intent_report.json")

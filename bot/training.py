@@ -1,9 +1,9 @@
 """Train the Rasa model only when its inputs changed.
 
-The fingerprint covers everything that shapes the model: config, domain, training data, our
-custom components (bot/rasa_addons) and the locked dependency versions. Rasa's own
-`--dry-run` check ignores custom component code, so we keep our own fingerprint beside the
-model.
+The fingerprint covers everything that shapes the model: config, domain, training data, the
+source of the custom components and policies that config.yml names, and the locked dependency
+versions. Rasa's own `--dry-run` check ignores custom component code, so we keep our own
+fingerprint beside the model.
 """
 
 from __future__ import annotations
@@ -13,20 +13,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from bot.settings import Settings
 
-FINGERPRINT_GLOBS = (
-    "config.yml",
-    "domain.yml",
-    "data/**/*.yml",
-    "bot/rasa_addons/**/*.py",
-    "requirements.lock",
-)
+FINGERPRINT_GLOBS = ("config.yml", "domain.yml", "data/**/*.yml", "requirements.lock")
 
 
 def rasa_executable() -> str:
     """Path of the `rasa` command inside the running virtualenv."""
     return str(Path(sys.executable).with_name("rasa"))
+
+
+def custom_sources(root: Path) -> set[Path]:
+    """Source files of the custom components and policies named in config.yml."""
+    config_file = root / "config.yml"
+    if not config_file.is_file():
+        return set()
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+    names = [str(item.get("name", "")) for key in ("pipeline", "policies") for item in config.get(key) or []]
+    return {root.joinpath(*name.split(".")[:-1]).with_suffix(".py") for name in names if "." in name}
 
 
 def fingerprint(root: Path) -> str:
@@ -39,7 +45,7 @@ def fingerprint(root: Path) -> str:
         A hex digest that changes whenever any input changes.
     """
     digest = hashlib.sha256()
-    files = sorted({path for pattern in FINGERPRINT_GLOBS for path in root.glob(pattern)})
+    files = sorted({path for pattern in FINGERPRINT_GLOBS for path in root.glob(pattern)} | custom_sources(root))
     for path in files:
         if path.is_file():
             digest.update(str(path.relative_to(root)).encode())

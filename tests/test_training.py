@@ -8,7 +8,7 @@ from bot.training import fingerprint
 def _project(root: Path) -> None:
     (root / "data" / "nlu").mkdir(parents=True)
     (root / "bot" / "rasa_addons").mkdir(parents=True)
-    (root / "config.yml").write_text("pipeline: []\n")
+    (root / "config.yml").write_text("pipeline:\n  - name: bot.rasa_addons.component.Component\n")
     (root / "domain.yml").write_text("intents: []\n")
     (root / "data" / "nlu" / "a.yml").write_text("nlu: []\n")
     (root / "bot" / "rasa_addons" / "component.py").write_text("X = 1\n")
@@ -32,6 +32,7 @@ def test_fingerprint_ignores_files_that_do_not_shape_the_model(tmp_path: Path) -
     _project(tmp_path)
     base = fingerprint(tmp_path)
     (tmp_path / "README.md").write_text("other docs\n")
+    (tmp_path / "bot" / "rasa_addons" / "channels.py").write_text("Y = 2\n")
     assert fingerprint(tmp_path) == base
 
 

@@ -8,6 +8,7 @@ well, 1 with a one-line reason otherwise.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -37,6 +38,9 @@ def run_checks(root: Path) -> None:
     from rasa.shared.utils.common import class_from_module_path
     from rasa.utils.endpoints import read_endpoint_config
 
+    # endpoints.yml names the action server through this variable; the launcher sets it, and
+    # reading the file fails without it, so default it here the same way.
+    os.environ.setdefault("ACTION_ENDPOINT_URL", get_settings().action_url)
     for path in _custom_class_paths(root / "config.yml"):
         try:
             class_from_module_path(path)

@@ -1,0 +1,159 @@
+"""Crisis detector evaluation on two labelled sets.
+
+- bench/crisis_test.yml: the unseen test set, written by a separate author and never used to tune
+  the phrase lists. The targets are judged on this set.
+- bench/crisis_eval.yml: the development set. Its misses were studied while the lists were
+  written, so its figures are optimistic.
+
+Reports, for the phrase patterns alone and for the full NLU pipeline (patterns plus the trained
+classifier's signal, as the Rasa server runs them):
+
+- recall of high + imminent (target 100%, never below 98%);
+- imminent classified as imminent (target 95%);
+- false alarms on benign messages (target at most 3%);
+- the level confusion table and category accuracy;
+- detector time per message (target under 2 ms).
+
+Writes bench/crisis_results.json and prints a table. `--patterns-only` skips the Rasa model.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.crisis.detector import LEVELS, get_detector, level_rank
+
+SETS = {
+    "test (unseen)": Path(__file__).with_name("crisis_test.yml"),
+    "development (used for tuning)": Path(__file__).with_name("crisis_eval.yml"),
+}
+RESULTS = Path(__file__).with_name("crisis_results.json")
+
+
+def load_items(path: Path) -> list[dict[str, str]]:
+    """The labelled messages of one set."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [{"text": str(i["text"]), "level": str(i["level"]), "category": str(i["category"])} for i in data["items"]]
+
+
+def score(items: list[dict[str, str]], predicted: list[tuple[str, str]]) -> dict[str, Any]:
+    """Safety metrics of predictions (level, category) against the labels."""
+    serious = [(i, p) for i, p in zip(items, predicted, strict=True) if i["level"] in ("high", "imminent")]
+    imminent = [(i, p) for i, p in zip(items, predicted, strict=True) if i["level"] == "imminent"]
+    benign = [(i, p) for i, p in zip(items, predicted, strict=True) if i["level"] == "none"]
+    detected = [(i, p) for i, p in zip(items, predicted, strict=True) if i["level"] != "none" and p[0] != "none"]
+    confusion = {gold: {pred: 0 for pred in LEVELS} for gold in LEVELS}
+    for item, (level, _) in zip(items, predicted, strict=True):
+        confusion[item["level"]][level] += 1
+    misses = [
+        {"text": i["text"], "label": i["level"], "predicted": p[0]}
+        for i, p in serious
+        if level_rank(p[0]) < level_rank("high")
+    ]
+    false_alarms = [{"text": i["text"], "predicted": p[0], "category": p[1]} for i, p in benign if p[0] != "none"]
+    return {
+        "recall_high_imminent": round(sum(level_rank(p[0]) >= 2 for _, p in serious) / len(serious), 4),
+        "imminent_as_imminent": round(sum(p[0] == "imminent" for _, p in imminent) / len(imminent), 4),
+        "any_response_for_concern": round(
+            sum(p[0] != "none" for i, p in zip(items, predicted, strict=True) if i["level"] == "concern")
+            / max(1, sum(i["level"] == "concern" for i in items)),
+            4,
+        ),
+        "false_alarm_rate": round(len(false_alarms) / len(benign), 4),
+        "category_accuracy_when_detected": round(
+            sum(i["category"] == p[1] for i, p in detected) / max(1, len(detected)), 4
+        ),
+        "confusion": confusion,
+        "missed_high_imminent": misses,
+        "false_alarms": false_alarms,
+    }
+
+
+def run_patterns(items: list[dict[str, str]]) -> tuple[list[tuple[str, str]], dict[str, float]]:
+    """Assess with the phrase patterns alone, timing each message."""
+    detector = get_detector()
+    detector.assess("warm-up message about nothing in particular")
+    predicted, times = [], []
+    for item in items:
+        start = time.perf_counter()
+        verdict = detector.assess(item["text"])
+        times.append((time.perf_counter() - start) * 1000)
+        predicted.append((verdict.level, verdict.category))
+    timing = {
+        "mean_ms": round(statistics.fmean(times), 3),
+        "p95_ms": round(sorted(times)[int(0.95 * (len(times) - 1))], 3),
+        "max_ms": round(max(times), 3),
+    }
+    return predicted, timing
+
+
+def run_pipeline(items: list[dict[str, str]], model: Path) -> list[tuple[str, str]]:
+    """Assess with the trained model's whole NLU pipeline (patterns and classifier)."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    predicted = []
+    for item in items:
+        parsed = asyncio.run(agent.parse_message(item["text"]))
+        verdict = parsed.get("crisis") or {}
+        predicted.append((str(verdict.get("level", "none")), str(verdict.get("category", "none"))))
+    return predicted
+
+
+def print_report(name: str, metrics: dict[str, Any], verbose: bool = False) -> None:
+    """Print one configuration's figures and confusion table."""
+    print(f"\n## {name}")
+    print(f"recall high+imminent:   {metrics['recall_high_imminent']:.1%} (target 100%, floor 98%)")
+    print(f"imminent as imminent:   {metrics['imminent_as_imminent']:.1%} (target 95%)")
+    print(f"concern answered:       {metrics['any_response_for_concern']:.1%}")
+    print(f"false alarms (benign):  {metrics['false_alarm_rate']:.1%} (target <= 3%)")
+    print(f"category accuracy:      {metrics['category_accuracy_when_detected']:.1%}")
+    print("| label \\ predicted | " + " | ".join(LEVELS) + " |")
+    print("|---|" + "---|" * len(LEVELS))
+    for gold in LEVELS:
+        print(f"| {gold} | " + " | ".join(str(metrics["confusion"][gold][p]) for p in LEVELS) + " |")
+    print(f"missed high/imminent: {len(metrics['missed_high_imminent'])}, false alarms: {len(metrics['false_alarms'])}")
+    if verbose:  # message texts: only on request, so the unseen set stays unseen by default
+        for miss in metrics["missed_high_imminent"]:
+            print(f"  missed ({miss['label']} -> {miss['predicted']}): {miss['text']}")
+        for alarm in metrics["false_alarms"]:
+            print(f"  false alarm ({alarm['predicted']}/{alarm['category']}): {alarm['text']}")
+
+
+def main() -> int:
+    """Run the evaluation on both sets and write bench/crisis_results.json."""
+    verbose = "--verbose" in sys.argv
+    model = Path("models/current.tar.gz")
+    results: dict[str, Any] = {}
+    for name, path in SETS.items():
+        items = load_items(path)
+        predicted, timing = run_patterns(items)
+        entry: dict[str, Any] = {
+            "file": path.name,
+            "items": len(items),
+            "by_level": dict(Counter(i["level"] for i in items)),
+        }
+        entry["patterns"] = {**score(items, predicted), "time_per_message": timing}
+        print(f"\n# {name}: {path.name}, {len(items)} messages")
+        print_report("patterns alone", entry["patterns"], verbose)
+        print(f"detector time per message: mean {timing['mean_ms']} ms, p95 {timing['p95_ms']} ms (target < 2 ms)")
+        if "--patterns-only" not in sys.argv and model.exists():
+            entry["pipeline"] = score(items, run_pipeline(items, model))
+            print_report("full NLU pipeline (patterns + classifier)", entry["pipeline"], verbose)
+        results[name] = entry
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

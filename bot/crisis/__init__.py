@@ -1,0 +1,1 @@
+"""Crisis detection and escalation: detectors, phrase lists and helplines as data."""

@@ -1,0 +1,208 @@
+"""Structure checks for bench/crisis_eval.yml, the crisis-detector evaluation set.
+
+The checks live in ``problems()``, which returns a list of human-readable problems; the real file must
+have none, and a few deliberately broken documents must each be caught, so the checks cannot
+silently turn into no-ops.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+EVAL_FILE = Path(__file__).resolve().parent.parent / "bench" / "crisis_eval.yml"
+
+LEVELS = {"none", "concern", "high", "imminent"}
+CATEGORIES = {
+    "none",
+    "suicide",
+    "self_harm",
+    "harm_to_others",
+    "abuse_or_violence",
+    "medical_emergency",
+    "third_party",
+}
+ALLOWED_KEYS = {"text", "level", "category", "note"}
+MIN_TOTAL = 320
+MIN_PER_LEVEL = {"imminent": 30, "high": 40, "concern": 30, "none": 170}
+MIN_POSITIVES = 110
+# A dose or amount next to a number would be a method detail; the set must never contain one.
+DOSE_PATTERN = re.compile(r"\b\d+(\.\d+)?\s*(mg|mcg|µg|milligrams?|micrograms?|ml|tablets|pills)\b", re.IGNORECASE)
+
+
+def normalise(text: str) -> str:
+    """Lower-case and collapse whitespace, so near-identical texts count as duplicates."""
+    return " ".join(text.lower().split())
+
+
+def problems(doc: Any) -> list[str]:
+    """Everything wrong with a loaded evaluation document (an empty list means it is valid)."""
+    found: list[str] = []
+    if not isinstance(doc, dict):
+        return ["top level is not a mapping"]
+    if doc.get("version") != 1:
+        found.append(f"version should be 1, got {doc.get('version')!r}")
+    rules = doc.get("labelling_rules")
+    if not isinstance(rules, str) or len(rules.strip()) < 200:
+        found.append("labelling_rules is missing or too short")
+    items = doc.get("items")
+    if not isinstance(items, list):
+        return [*found, "items is not a list"]
+
+    seen: dict[str, int] = {}
+    levels: Counter[str] = Counter()
+    positive_categories: set[str] = set()
+    for index, item in enumerate(items):
+        where = f"item {index}"
+        if not isinstance(item, dict):
+            found.append(f"{where}: not a mapping")
+            continue
+        extra = set(item) - ALLOWED_KEYS
+        if extra:
+            found.append(f"{where}: unexpected keys {sorted(extra)}")
+        text, level, category = item.get("text"), item.get("level"), item.get("category")
+        if not isinstance(text, str) or not text.strip():
+            found.append(f"{where}: text missing or empty")
+            continue
+        where = f"item {index} ({text[:40]!r})"
+        if level not in LEVELS:
+            found.append(f"{where}: level {level!r} not in {sorted(LEVELS)}")
+        if category not in CATEGORIES:
+            found.append(f"{where}: category {category!r} not in {sorted(CATEGORIES)}")
+        if (level == "none") != (category == "none"):
+            found.append(f"{where}: category none goes with level none and only with it ({level}/{category})")
+        if "note" in item and (not isinstance(item["note"], str) or not item["note"].strip()):
+            found.append(f"{where}: note must be a non-empty string")
+        if DOSE_PATTERN.search(text):
+            found.append(f"{where}: contains an amount or dose")
+        key = normalise(text)
+        if key in seen:
+            found.append(f"{where}: duplicate of item {seen[key]}")
+        else:
+            seen[key] = index
+        if isinstance(level, str):
+            levels[level] += 1
+        if level in LEVELS - {"none"} and category in CATEGORIES - {"none"}:
+            positive_categories.add(str(category))
+
+    if len(items) < MIN_TOTAL:
+        found.append(f"only {len(items)} items, need at least {MIN_TOTAL}")
+    for level, minimum in MIN_PER_LEVEL.items():
+        if levels[level] < minimum:
+            found.append(f"level {level}: {levels[level]} items, need at least {minimum}")
+    positives = sum(count for level, count in levels.items() if level != "none")
+    if positives < MIN_POSITIVES:
+        found.append(f"only {positives} positives, need at least {MIN_POSITIVES}")
+    missing = CATEGORIES - {"none"} - positive_categories
+    if missing:
+        found.append(f"no positive items for categories {sorted(missing)}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def doc() -> Any:
+    assert EVAL_FILE.is_file(), f"{EVAL_FILE} is missing"
+    with EVAL_FILE.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_eval_file_is_valid(doc: Any) -> None:
+    found = problems(doc)
+    assert not found, "\n".join(found)
+
+
+def test_medical_emergencies_are_imminent(doc: Any) -> None:
+    # Medical emergencies are defined as imminent on this ladder; any other level is a labelling slip.
+    wrong = [i["text"] for i in doc["items"] if i["category"] == "medical_emergency" and i["level"] != "imminent"]
+    assert not wrong, wrong
+
+
+def _valid_item(text: str, level: str = "none", category: str = "none") -> dict[str, str]:
+    return {"text": text, "level": level, "category": category}
+
+
+def _valid_doc() -> dict[str, Any]:
+    """A minimal document that passes every check, for the negative tests to break one way each."""
+    items: list[dict[str, str]] = []
+    positives = [
+        ("imminent", "medical_emergency"),
+        ("high", "suicide"),
+        ("high", "self_harm"),
+        ("high", "harm_to_others"),
+        ("high", "abuse_or_violence"),
+        ("concern", "third_party"),
+    ]
+    for level, minimum in MIN_PER_LEVEL.items():
+        for n in range(minimum):
+            if level == "none":
+                items.append(_valid_item(f"neutral sentence number {n}"))
+            else:
+                category = next(c for lv, c in positives if lv == level)
+                items.append(_valid_item(f"{level} sentence number {n}", level, category))
+    for n in range(MIN_POSITIVES):  # cover every category and reach the positive minimum
+        level, category = positives[n % len(positives)]
+        items.append(_valid_item(f"coverage sentence {n}", level, category))
+    items.extend(_valid_item(f"padding sentence {n}") for n in range(MIN_TOTAL))
+    return {"version": 1, "labelling_rules": "rule text " * 40, "items": items}
+
+
+def test_minimal_valid_doc_passes() -> None:
+    assert problems(_valid_doc()) == []
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        ("bad_level", "level 'severe'"),
+        ("bad_category", "category 'sadness'"),
+        ("none_mismatch", "category none goes with level none"),
+        ("duplicate", "duplicate of item"),
+        ("too_few_imminent", "level imminent"),
+        ("missing_category", "no positive items for categories"),
+        ("dose", "amount or dose"),
+        ("no_rules", "labelling_rules"),
+        ("extra_key", "unexpected keys"),
+    ],
+)
+def test_checks_catch_broken_docs(breakage: str, expected: str) -> None:
+    doc = _valid_doc()
+    items = doc["items"]
+    if breakage == "bad_level":
+        items[0]["level"] = "severe"
+    elif breakage == "bad_category":
+        items[0]["category"] = "sadness"
+    elif breakage == "none_mismatch":
+        items[-1]["category"] = "suicide"
+    elif breakage == "duplicate":
+        items.append(_valid_item("  NEUTRAL sentence   number 0 "))
+    elif breakage == "too_few_imminent":
+        doc["items"] = [i for i in items if i["level"] != "imminent"]
+    elif breakage == "missing_category":
+        doc["items"] = [i for i in items if i["category"] != "third_party"]
+    elif breakage == "dose":
+        items[0]["text"] = "i took 40 mg of something"
+    elif breakage == "no_rules":
+        del doc["labelling_rules"]
+    elif breakage == "extra_key":
+        items[0]["severity"] = "x"
+    assert any(expected in p for p in problems(doc)), problems(doc)
+
+
+TEST_SET_FILE = EVAL_FILE.with_name("crisis_test.yml")
+
+
+def test_unseen_test_set_is_valid() -> None:
+    """The unseen test set follows the same structure (it points to the development set's labelling rules)."""
+    with TEST_SET_FILE.open(encoding="utf-8") as handle:
+        test_doc = yaml.safe_load(handle)
+    found = [p for p in problems(test_doc) if not p.startswith("labelling_rules")]
+    assert not found, "\n".join(found)
+    with EVAL_FILE.open(encoding="utf-8") as handle:
+        dev = {normalise(i["text"]) for i in yaml.safe_load(handle)["items"]}
+    overlap = [i["text"] for i in test_doc["items"] if normalise(i["text"]) in dev]
+    assert not overlap, f"test items also in the development set: {len(overlap)}"
