@@ -98,9 +98,13 @@ def run_patterns(items: list[dict[str, str]]) -> tuple[list[tuple[str, str]], di
 def run_pipeline(items: list[dict[str, str]], model: Path) -> list[tuple[str, str]]:
     """Assess with the trained model's whole NLU pipeline (patterns and classifier)."""
     import asyncio
+    import logging
 
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_structlog(logging.WARNING)  # Rasa's debug log would print every message text
+    logging.getLogger("rasa").setLevel(logging.WARNING)
     agent = Agent.load(str(model))
     predicted = []
     for item in items:
@@ -151,8 +155,18 @@ def main() -> int:
             entry["pipeline"] = score(items, run_pipeline(items, model))
             print_report("full NLU pipeline (patterns + classifier)", entry["pipeline"], verbose)
         results[name] = entry
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    RESULTS.write_text(json.dumps(_counts_only(results), indent=2) + "\n")
     return 0
+
+
+def _counts_only(results: dict[str, Any]) -> dict[str, Any]:
+    """The results without message texts, so the test set stays unseen by whoever reads them."""
+    for entry in results.values():
+        for key in ("patterns", "pipeline"):
+            if key in entry:
+                entry[key]["missed_high_imminent"] = len(entry[key]["missed_high_imminent"])
+                entry[key]["false_alarms"] = len(entry[key]["false_alarms"])
+    return results
 
 
 if __name__ == "__main__":
