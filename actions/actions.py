@@ -39,8 +39,7 @@ class ActionDefaultAskAffirmation(Action):
             dict(option)
             for option in suggest_options(latest.get("intent_ranking") or [], latest.get("response_selector") or {})
         ]
-        something_else = domain.get("responses", {}).get("utter_affirmation_something_else", [])
-        title = something_else[0]["text"] if something_else else "…"
+        title = domain["responses"]["utter_affirmation_something_else"][0]["text"]
         buttons.append({"title": title, "payload": none_of_these_payload()})
         dispatcher.utter_message(response="utter_ask_affirmation_options", buttons=buttons)
         return []

@@ -256,7 +256,7 @@ class CrisisDetector:
                 continue
             if in_clause("past", clause) and not in_clause("returning", clause):
                 continue
-            if self._about_topic(doc, marks, clause_of, clause):
+            if in_clause("about_topic", clause):  # talk about the topic, not a disclosure
                 continue
             kept.append(match)
         kept = self._drop_covered_by_third_party(kept)
@@ -284,11 +284,6 @@ class CrisisDetector:
             if token.lower_ in self.negations or token.lemma_.lower() in self.negations:
                 return True
         return False
-
-    @staticmethod
-    def _about_topic(doc: Doc, marks: dict[str, list[tuple[int, int]]], clause_of: list[int], clause: int) -> bool:
-        """A clause that talks about the topic rather than disclosing something."""
-        return any(clause_of[s] == clause for s, _ in marks.get("about_topic", []))
 
     @staticmethod
     def _drop_covered_by_third_party(matches: list[_Match]) -> list[_Match]:

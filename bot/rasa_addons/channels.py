@@ -54,8 +54,9 @@ async def render(response_name: str, slots: dict[str, Any], channel: str) -> dic
     """Render a domain response with the given slot values, as Rasa's NLG would."""
     domain = _domain()
     tracker = DialogueStateTracker.from_events("last-resort", [], slots=domain.slots)
+    known = {slot.name for slot in domain.slots}
     for name, value in slots.items():
-        if name in {slot.name for slot in domain.slots}:
+        if name in known:
             tracker.update(SlotSet(name, value))
     generator = TemplatedNaturalLanguageGenerator(domain.responses)
     return await generator.generate(response_name, tracker, channel)

@@ -72,7 +72,7 @@ class CrisisDetectorComponent(GraphComponent, IntentClassifier):
         **kwargs: Any,
     ) -> CrisisDetectorComponent:
         """Load the component and build the detector now, before the first user waits for it."""
-        component = cls(config)
+        component = cls.create(config, model_storage, resource, execution_context)
         get_detector()
         return component
 
