@@ -206,3 +206,24 @@ def test_unseen_test_set_is_valid() -> None:
         dev = {normalise(i["text"]) for i in yaml.safe_load(handle)["items"]}
     overlap = [i["text"] for i in test_doc["items"] if normalise(i["text"]) in dev]
     assert not overlap, f"test items also in the development set: {len(overlap)}"
+
+
+HOLDOUT_FILE = EVAL_FILE.with_name("crisis_holdout.yml")
+
+
+def test_held_out_set_is_valid_and_apart() -> None:
+    """The held-out set is well formed and shares no message with the other sets.
+
+    Failures name counts only, never texts: the set stays unread by the detector's authors.
+    """
+    with HOLDOUT_FILE.open(encoding="utf-8") as handle:
+        holdout = yaml.safe_load(handle)
+    found = [p for p in problems(holdout) if not p.startswith("labelling_rules")]
+    assert not found, f"{len(found)} problems in the held-out set (run the validator locally to see them)"
+    assert len(holdout["items"]) >= 300
+    others: set[str] = set()
+    for path in (EVAL_FILE, TEST_SET_FILE):
+        with path.open(encoding="utf-8") as handle:
+            others |= {normalise(i["text"]) for i in yaml.safe_load(handle)["items"]}
+    overlap = sum(normalise(i["text"]) in others for i in holdout["items"])
+    assert overlap == 0, f"held-out items also in another set: {overlap}"

@@ -29,7 +29,12 @@ UNSAFE = [
 ]
 # The crisis detector's phrase lists must recognise the words people use, "commit suicide"
 # included; they never reach a user. Everything else is scanned in full.
-EXEMPT_FROM_WORDING = {PROJECT_ROOT / "bot" / "crisis" / "phrases.yml", PROJECT_ROOT / "data" / "nlu" / "crisis.yml"}
+# The same holds for the crisis classifier's training corpus, which keeps users' own words.
+EXEMPT_FROM_WORDING = {
+    PROJECT_ROOT / "bot" / "crisis" / "phrases.yml",
+    PROJECT_ROOT / "data" / "nlu" / "crisis.yml",
+    *sorted((PROJECT_ROOT / "bot" / "crisis" / "corpus").glob("*.yml")),
+}
 
 
 def _responses() -> dict[str, list[dict[str, object]]]:

@@ -21,9 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bot.phrase_patterns import PhraseCompiler, clause_ids, lemma_doc
+
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
+
+    from bot.crisis.classifier import CrisisClassifier, Prediction
 
 PHRASES_FILE = Path(__file__).with_name("phrases.yml")
 LEVELS = ("none", "concern", "high", "imminent")
@@ -32,7 +36,6 @@ CATEGORIES = ("suicide", "self_harm", "harm_to_others", "abuse_or_violence", "me
 # specific resources.
 CATEGORY_PRIORITY = ("medical_emergency", "abuse_or_violence", "third_party", "suicide", "self_harm", "harm_to_others")
 ESCALATES_TO_IMMINENT = frozenset({"suicide", "self_harm", "harm_to_others", "third_party"})
-CLAUSE_BREAKS = frozenset({"but", "though", "although", "however", ";", "whereas"})
 NEGATION_WINDOW = 5
 
 
@@ -59,6 +62,8 @@ class Assessment:
     category: str = "none"
     signals: tuple[Signal, ...] = field(default_factory=tuple)
     source: str = "patterns"
+    # Crisis words were found but explained away (negation, idiom, past, talk about the topic).
+    dismissed: bool = False
 
     @property
     def is_crisis(self) -> bool:
@@ -78,52 +83,7 @@ class Assessment:
 
 
 NONE = Assessment()
-
-
-class _Compiler:
-    """Turns the phrase language of phrases.yml into spaCy patterns over lemmas.
-
-    Phrases are matched against a document of lemmas (see `CrisisDetector._lemma_doc`), so each
-    phrase word is lemmatised by the same pipeline when the lists are compiled.
-    """
-
-    def __init__(self, nlp: Language, lists: dict[str, list[str]]) -> None:
-        self.nlp = nlp
-        self.lists = {name: sorted({self.lemma(str(w)) for w in words}) for name, words in lists.items()}
-
-    @lru_cache(maxsize=4096)  # noqa: B019 (the compiler lives as long as the detector)
-    def lemma(self, word: str) -> str:
-        lemmas = [t.lemma_.lower() for t in self.nlp(word.lower())]
-        return " ".join(lemmas)
-
-    def compile(self, phrase: str) -> list[dict[str, Any]]:
-        pattern: list[dict[str, Any]] = []
-        chunks = phrase.split()
-        plain = [c for c in chunks if not _is_special(c)]
-        # Lemmatise the plain words in their phrase context (tags depend on neighbours).
-        lemmas = iter([t.lemma_.lower() for t in self.nlp(" ".join(plain).lower())] if plain else [])
-        for chunk in chunks:
-            if chunk == "*":
-                pattern.extend({"OP": "?"} for _ in range(3))
-            elif chunk.startswith("<") and chunk.endswith(">"):
-                pattern.append({"LOWER": {"IN": self.lists[chunk[1:-1]]}})
-            elif "|" in chunk:
-                pattern.append({"LOWER": {"IN": sorted({self.lemma(alt) for alt in chunk.split("|")})}})
-            elif chunk.endswith("?") and len(chunk) > 1:
-                pattern.append({"LOWER": self.lemma(chunk[:-1]), "OP": "?"})
-            else:
-                for _ in self.nlp.tokenizer(chunk.lower()):
-                    pattern.append({"LOWER": next(lemmas)})
-        return pattern
-
-
-def _is_special(chunk: str) -> bool:
-    return (
-        chunk == "*"
-        or (chunk.startswith("<") and chunk.endswith(">"))
-        or "|" in chunk
-        or (chunk.endswith("?") and len(chunk) > 1)
-    )
+DISMISSED = Assessment(dismissed=True)
 
 
 @dataclass
@@ -139,21 +99,25 @@ class _Match:
 class CrisisDetector:
     """Assigns a crisis level and category to a message from the reviewed phrase lists."""
 
-    def __init__(self, phrases: dict[str, Any], nlp: Language) -> None:
+    def __init__(self, phrases: dict[str, Any], nlp: Language, classifier: CrisisClassifier | None = None) -> None:
         """Compile the phrase lists.
 
         Args:
             phrases: The parsed phrases.yml.
             nlp: A spaCy pipeline with a lemmatizer and sentence boundaries.
+            classifier: The dedicated crisis classifier; it can raise the level the patterns
+                found (never lower it), with the thresholds under `classifier` in phrases.yml.
         """
         from spacy.matcher import Matcher
 
         self.nlp = nlp
+        self.classifier = classifier
+        self.thresholds = {k: float(v) for k, v in phrases.get("classifier", {}).items()}
         self._lock = threading.Lock()
         self.normalizers = [(re.compile(p), r) for p, r in phrases["normalize"]]
         self.trigger = re.compile("|".join(f"(?:{t})" for t in phrases["triggers"]))
         self.negations = frozenset(str(w).lower() for w in phrases["negations"])
-        compiler = _Compiler(nlp, phrases["lists"])
+        compiler = PhraseCompiler(nlp, phrases["lists"])
         self.rules: dict[str, tuple[str, str]] = {}
         self.negated_phrases: set[str] = set()
         self.matcher = Matcher(nlp.vocab)
@@ -187,11 +151,15 @@ class CrisisDetector:
             The level, the category and the signals that led to them.
         """
         normalized = self.normalize(text or "")
-        if not normalized or not self.trigger.search(normalized):
+        if not normalized:
             return NONE
-        with self._lock:  # spaCy pipelines are not safe to share between threads
-            doc = self.nlp(normalized)
-            return self._assess_doc(doc)
+        found = NONE
+        if self.trigger.search(normalized):
+            with self._lock:  # spaCy pipelines are not safe to share between threads
+                found = self._assess_doc(self.nlp(normalized))
+        if self.classifier is None:
+            return found
+        return raise_with_classifier(found, self.classifier.predict(text), self.thresholds)
 
     def has_imminence(self, text: str) -> bool:
         """Whether a message names a time, a plan or means at hand ("tonight", "I have a plan").
@@ -203,37 +171,16 @@ class CrisisDetector:
         if not normalized:
             return False
         with self._lock:
-            lemma_doc = self._lemma_doc(self.nlp(normalized))
+            lemmas = lemma_doc(self.nlp(normalized))
             return any(
-                self.nlp.vocab.strings[match_id].startswith("imminence#")
-                for match_id, _, _ in self.modifiers(lemma_doc)
+                self.nlp.vocab.strings[match_id].startswith("imminence#") for match_id, _, _ in self.modifiers(lemmas)
             )
 
-    def _clauses(self, doc: Doc) -> list[int]:
-        """Clause id of each token: sentences, split again at contrastive conjunctions."""
-        clause_of: list[int] = []
-        clause = 0
-        for sent in doc.sents:
-            clause += 1
-            for token in sent:
-                if token.lower_ in CLAUSE_BREAKS:
-                    clause += 1
-                clause_of.append(clause)
-        return clause_of
-
-    @staticmethod
-    def _lemma_doc(doc: Doc) -> Doc:
-        """A document whose words are the lemmas of `doc`, token for token."""
-        from spacy.tokens import Doc as SpacyDoc
-
-        lemmas = [token.lemma_.lower() or token.lower_ for token in doc]
-        return SpacyDoc(doc.vocab, words=lemmas, spaces=[bool(token.whitespace_) for token in doc])
-
     def _assess_doc(self, doc: Doc) -> Assessment:
-        lemma_doc = self._lemma_doc(doc)
-        clause_of = self._clauses(doc)
+        lemmas = lemma_doc(doc)
+        clause_of = clause_ids(doc)
         found: list[_Match] = []
-        for match_id, start, end in self.matcher(lemma_doc):
+        for match_id, start, end in self.matcher(lemmas):
             key = self.nlp.vocab.strings[match_id]
             if clause_of[start] != clause_of[end - 1]:
                 continue
@@ -242,7 +189,7 @@ class CrisisDetector:
         if not found:
             return NONE
         marks: dict[str, list[tuple[int, int]]] = {}
-        for match_id, start, end in self.modifiers(lemma_doc):
+        for match_id, start, end in self.modifiers(lemmas):
             kind = self.nlp.vocab.strings[match_id].split("#")[0]
             marks.setdefault(kind, []).append((start, end))
 
@@ -261,7 +208,7 @@ class CrisisDetector:
             kept.append(match)
         kept = self._drop_covered_by_third_party(kept)
         if not kept:
-            return NONE
+            return DISMISSED
 
         strong_imminence = bool(marks.get("imminence"))
         signals: list[Signal] = []
@@ -297,6 +244,35 @@ class CrisisDetector:
         ]
 
 
+def raise_with_classifier(patterns: Assessment, prediction: Prediction, thresholds: dict[str, float]) -> Assessment:
+    """Raise the pattern verdict to what the dedicated classifier finds, never lower it.
+
+    Args:
+        patterns: The pattern-based assessment.
+        prediction: The dedicated classifier's prediction for the same message.
+        thresholds: `high` (probability of high or imminent), `imminent` (probability of
+            imminent, once high is reached) and `concern` (probability of concern or above).
+
+    Returns:
+        The pattern assessment, or a higher level from the classifier (source "classifier").
+    """
+    # Where the patterns explained crisis words away ("I'm not suicidal"), the classifier needs to be
+    # far more certain; where they found high, it needs more certainty to make it imminent.
+    strict = thresholds.get("over_dismissed", 1.0) if patterns.dismissed else 0.0
+    level = "none"
+    if prediction.risk_at_least("concern") >= max(strict, thresholds.get("concern", 1.0)):
+        level = "concern"
+    if prediction.risk_at_least("high") >= max(strict, thresholds.get("high", 1.0)):
+        imminent = thresholds.get("imminent_over_high" if patterns.level == "high" else "imminent", 1.0)
+        level = "imminent" if prediction.probabilities.get("imminent", 0.0) >= imminent else "high"
+    if level_rank(level) <= level_rank(patterns.level):
+        return patterns
+    category = prediction.category if prediction.category != "none" else "suicide"
+    if patterns.is_crisis and patterns.category != "suicide":
+        category = patterns.category  # the patterns' specific category carries better resources
+    return Assessment(level=level, category=category, signals=patterns.signals, source="classifier")
+
+
 def combine_with_classifier(patterns: Assessment, crisis_confidence: float, *, threshold: float = 0.9) -> Assessment:
     """Merge the pattern verdict with the trained classifier's crisis signal.
 
@@ -328,5 +304,6 @@ def load_phrases(path: Path = PHRASES_FILE) -> dict[str, Any]:
 def get_detector() -> CrisisDetector:
     """The process-wide detector, built on first use (loads spaCy and compiles the lists)."""
     from bot import nlp
+    from bot.crisis.classifier import get_classifier
 
-    return CrisisDetector(load_phrases(), nlp.load())
+    return CrisisDetector(load_phrases(), nlp.load(), get_classifier())
