@@ -66,6 +66,7 @@ test: setup ## Everything CI runs: lint, types, validate, pytest, Rasa tests, NL
 bench: train ## Benchmarks: serving vs Rasa's default config, crisis detector; JSON under bench/
 	$(PY) -m bench.run
 	$(PY) -m bench.crisis
+	$(PY) -m bench.reflection
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs the package registry)
 	rm -rf var/lockenv && $(PYTHON310) -m venv var/lockenv

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa_addons.tracker_store import GuardedSQLTrackerStore, TrackerStoreUnavailableError
@@ -79,3 +79,68 @@ def test_ordinary_save_appends_only_new_events(domain: Domain, tmp_path: Path) -
     with store.session_scope() as session:
         count = session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == "carol").count()
     assert count == 3
+
+
+def _turn(n: int) -> list[Event]:
+    return [
+        UserUttered(f"message {n}", {"name": "faq", "confidence": 1.0}),
+        ActionExecuted("utter_faq"),
+        BotUttered(f"answer {n}"),
+        ActionExecuted("action_listen"),
+    ]
+
+
+def _stored(store: GuardedSQLTrackerStore, sender: str) -> int:
+    return store._stored_event_count(sender)
+
+
+def test_window_bounds_what_the_server_gets_and_keeps_state(domain: Domain, tmp_path: Path) -> None:
+    store = GuardedSQLTrackerStore(domain=domain, url=f"sqlite:///{tmp_path / 't.db'}", window=20)
+    events: list[Event] = [SessionStarted(), ActionExecuted("action_listen")]
+    events += [SlotSet("consent_given", True), SlotSet("country", "Canada"), ActiveLoop("safety_plan_form")]
+    events += [SlotSet("requested_slot", "safety_coping")]
+    for n in range(30):
+        events += _turn(n)
+    asyncio.run(store.save(DialogueStateTracker.from_events("carol", events, slots=domain.slots)))
+    assert _stored(store, "carol") == len(events)
+
+    tracker = asyncio.run(store.retrieve_full_tracker("carol"))
+    assert tracker is not None
+    assert len(tracker.events) <= 20 + 4
+    assert tracker.get_slot("consent_given") is True
+    assert tracker.get_slot("country") == "Canada"
+    assert tracker.get_slot("requested_slot") == "safety_coping"
+    assert tracker.active_loop_name == "safety_plan_form"
+    first_action = next(e for e in tracker.events if isinstance(e, ActionExecuted))
+    assert first_action.action_name == "action_listen"  # the window starts at a turn boundary
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)][-1] == "message 29"
+
+
+def test_window_saves_only_new_events(domain: Domain, tmp_path: Path) -> None:
+    store = GuardedSQLTrackerStore(domain=domain, url=f"sqlite:///{tmp_path / 't.db'}", window=10)
+    events: list[Event] = [ActionExecuted("action_listen")]
+    for n in range(10):
+        events += _turn(n)
+    asyncio.run(store.save(DialogueStateTracker.from_events("dave", events, slots=domain.slots)))
+    before = _stored(store, "dave")
+    tracker = asyncio.run(store.retrieve("dave"))
+    assert tracker is not None
+    for event in _turn(10):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    asyncio.run(store.save(tracker))  # saving twice adds nothing
+    assert _stored(store, "dave") == before + 4
+    again = asyncio.run(store.retrieve("dave"))
+    assert again is not None
+    assert [e.text for e in again.events if isinstance(e, UserUttered)][-1] == "message 10"
+
+
+def test_window_zero_hands_out_everything(domain: Domain, tmp_path: Path) -> None:
+    store = GuardedSQLTrackerStore(domain=domain, url=f"sqlite:///{tmp_path / 't.db'}", window=0)
+    events: list[Event] = [ActionExecuted("action_listen")]
+    for n in range(30):
+        events += _turn(n)
+    asyncio.run(store.save(DialogueStateTracker.from_events("erin", events, slots=domain.slots)))
+    tracker = asyncio.run(store.retrieve("erin"))
+    assert tracker is not None
+    assert len(tracker.events) == len(events)

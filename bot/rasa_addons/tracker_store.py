@@ -9,11 +9,20 @@ message.
 It also implements "delete my conversation": when the action `action_delete_conversation`
 appears among a tracker's new events, every stored event of that sender is deleted and only
 the events after that action (the confirmation) are written.
+
+Bounded window: Rasa rebuilds the whole tracker from every stored event on each message, and
+its policies featurize the whole history, so each reply gets slower as a conversation grows.
+The policies only look a few turns back (max_history), so this store hands the server the last
+`window` events of the current session, starting at a turn boundary, preceded by a snapshot of
+the slots and the active form as they stood before the window. The database keeps every event;
+clinician tools read it there. `window: 0` in endpoints.yml turns the window off.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +30,7 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
@@ -30,6 +39,24 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 DELETE_ACTION_NAME = "action_delete_conversation"
+DEFAULT_WINDOW = 60
+# Events before the window that still shape the state: slots, the active form, resets.
+_STATE_TYPES = ("slot", "active_loop", "reset_slots", "restart", "session_started")
+# Set on each tracker this store hands out: how many of its events are already stored.
+_STORED_ATTR = "_stored_event_count_in_window"
+
+
+@lru_cache(maxsize=1)
+def _event_classes() -> dict[str, type[Event]]:
+    """Event classes by type name (Rasa walks every subclass for each event it reads)."""
+    from rasa.shared.utils.common import all_subclasses
+
+    return {cls.type_name: cls for cls in all_subclasses(Event)}
+
+
+def _deserialise(data: dict[str, Any]) -> Event | None:
+    cls = _event_classes().get(str(data.get("event")))
+    return cls._from_parameters(data) if cls is not None else Event.from_parameters(data)
 
 
 class TrackerStoreUnavailableError(SystemExit):
@@ -49,6 +76,7 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
         host: str | None = None,
         event_broker: EventBroker | None = None,
         url: str | None = None,
+        window: int = DEFAULT_WINDOW,
         **kwargs: Any,
     ) -> None:
         """Connect to the database named by `url` or the `TRACKER_STORE_URL` setting.
@@ -58,12 +86,14 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
             host: Ignored; Rasa passes the endpoint's `url` here.
             event_broker: Broker that receives every new event.
             url: SQLAlchemy URL; defaults to the `TRACKER_STORE_URL` setting.
+            window: Events of the current session handed to the server (0: all of them).
             **kwargs: Further options from `endpoints.yml`, passed to `SQLTrackerStore`.
 
         Raises:
             TrackerStoreUnavailableError: The database cannot be reached or used.
         """
         db_url = url or host or get_settings().tracker_store_url
+        self.window = int(window)
         parsed = make_url(db_url)
         try:
             if parsed.drivername.startswith("sqlite") and parsed.database:
@@ -80,6 +110,10 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
                 query=dict(parsed.query) or None,
                 **kwargs,
             )
+            if parsed.drivername.startswith("sqlite"):
+                # Write-ahead logging lets readers and the writer work at once (and is persistent).
+                with self.engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA journal_mode=WAL")
             # SQLTrackerStore only logs a failed table creation; check the store really works.
             with self.engine.connect() as connection:
                 connection.execute(sa.select(sa.func.count()).select_from(self.SQLEvent.__table__))
@@ -89,14 +123,113 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
                 f"{exc}). Refusing to start: without it every conversation would be lost."
             ) from exc
 
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The current session of a conversation, bounded to the window.
+
+        Args:
+            sender_id: The conversation.
+
+        Returns:
+            The tracker, or None for an unknown conversation.
+        """
+        return self._windowed(sender_id)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        """What the server works on: the current session, bounded to the window.
+
+        Earlier sessions stay in the database; the dialogue never needs them (slots carried
+        over to a new session are set again inside it).
+
+        Args:
+            conversation_id: The conversation.
+
+        Returns:
+            The tracker, or None for an unknown conversation.
+        """
+        return self._windowed(conversation_id)
+
+    def _windowed(self, sender_id: str) -> DialogueStateTracker | None:
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+            rows = query.with_entities(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.action_name).all()
+            if not rows or self.domain is None:
+                return None
+            cut = self._window_start(rows)
+            wanted = [row.id for row in rows[cut:]]
+            if cut:
+                reset = max((i for i in range(cut) if rows[i].type_name in _STATE_TYPES[2:]), default=0)
+                wanted += [row.id for row in rows[reset:cut] if row.type_name in _STATE_TYPES[:3]]
+            data = {
+                row.id: json.loads(row.data)
+                for row in session.query(self.SQLEvent.id, self.SQLEvent.data).filter(self.SQLEvent.id.in_(wanted))
+            }
+        events: list[Event] = []
+        if cut:
+            events = self._snapshot([data[row.id] for row in rows[:cut] if row.id in data])
+        events += [event for row in rows[cut:] if (event := _deserialise(data[row.id])) is not None]
+        tracker = DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+        setattr(tracker, _STORED_ATTR, len(tracker.events))
+        return tracker
+
+    def _window_start(self, rows: list[Any]) -> int:
+        """Index of the first event in the window: a listen that precedes a user message."""
+        if self.window <= 0 or len(rows) <= self.window:
+            return 0
+        for index in range(len(rows) - self.window, len(rows) - 1):
+            if rows[index].action_name == "action_listen" and rows[index + 1].type_name == "user":
+                return index
+        return 0  # no turn boundary inside the window: hand out everything
+
+    def _snapshot(self, state_events: list[dict[str, Any]]) -> list[Event]:
+        """Events that recreate the slots and the active form as they stood before the window."""
+        slots: dict[str, Any] = {}
+        loop: str | None = None
+        for data in state_events:
+            if data.get("event") == "slot":
+                slots[str(data["name"])] = data.get("value")
+            elif data.get("event") == "reset_slots":
+                slots.clear()
+            elif data.get("event") == "active_loop":
+                loop = data.get("name")
+        events: list[Event] = [SlotSet(name, value) for name, value in slots.items()]
+        if loop:
+            events.append(ActiveLoop(loop))
+        return events
+
+    def _new_events(self, tracker: DialogueStateTracker) -> list[Event]:
+        stored = getattr(tracker, _STORED_ATTR, None)
+        if stored is None:  # a tracker this store did not hand out: compare with the database
+            stored = self._stored_event_count(tracker.sender_id)
+        return list(tracker.events)[stored:]
+
+    def _write(self, tracker: DialogueStateTracker, events: list[Event]) -> None:
+        with self.session_scope() as session:
+            for event in events:
+                data = event.as_dict()
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
+        setattr(tracker, _STORED_ATTR, len(tracker.events))
+
+    async def _stream(self, tracker: DialogueStateTracker, events: list[Event]) -> None:
+        if self.event_broker is not None and events:
+            await self._stream_new_events(self.event_broker, events, tracker.sender_id)
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the tracker's new events, or forget the sender if deletion was asked for.
 
         Args:
             tracker: The tracker to store.
         """
-        stored = self._stored_event_count(tracker.sender_id)
-        new_events = list(tracker.events)[stored:]
+        new_events = self._new_events(tracker)
         marker = next(
             (
                 index
@@ -106,11 +239,12 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
             None,
         )
         if marker is None:
-            await super().save(tracker)
+            await self._stream(tracker, new_events)
+            self._write(tracker, new_events)
             return
         self.delete_sender(tracker.sender_id)
-        kept = DialogueStateTracker.from_events(tracker.sender_id, new_events[marker + 1 :], slots=self.domain.slots)
-        await super().save(kept)
+        await self._stream(tracker, new_events[marker + 1 :])
+        self._write(tracker, new_events[marker + 1 :])
 
     def _stored_event_count(self, sender_id: str) -> int:
         with self.session_scope() as session:

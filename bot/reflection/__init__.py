@@ -1,0 +1,1 @@
+"""Reflection intake: question bank, answer analysis, scoring and the non-diagnostic reflection."""
