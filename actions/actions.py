@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.dialogue.suggestions import none_of_these_payload, suggest_options
+from bot.reflection.bank import get_bank
+from bot.reflection.compose import compose, get_wording, summary_text
+from bot.reflection.cues import get_analyzer
+from bot.reflection.intake import gate, handle_message, is_complete, next_question
+from bot.reflection.scoring import Picture, Scores, pick, score
 
 DomainDict = dict[str, Any]
 
@@ -42,4 +48,147 @@ class ActionDefaultAskAffirmation(Action):
         title = domain["responses"]["utter_affirmation_something_else"][0]["text"]
         buttons.append({"title": title, "payload": none_of_these_payload()})
         dispatcher.utter_message(response="utter_ask_affirmation_options", buttons=buttons)
+        return []
+
+
+class ActionCheckIntake(Action):
+    """Decide where a request to reflect leads (sets `intake_gate`; the rules branch on it)."""
+
+    def name(self) -> str:
+        """Return the action's name."""
+        return "action_check_intake"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """Set the gate, and clear the stored answers when starting over."""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        where, clear = gate(get_bank(), tracker.get_slot("consent_given"), tracker.get_slot("intake_answers"), intent)
+        events = [SlotSet("intake_gate", where)]
+        if clear or where == "start":
+            events += [SlotSet("intake_answers", {}), SlotSet("intake_current", None)]
+        return events
+
+
+class ActionAskIntakeCurrent(Action):
+    """Ask the next intake question: free text, or a statement rated 1-5 with buttons."""
+
+    def name(self) -> str:
+        """Return the action's name."""
+        return "action_ask_intake_current"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """Send the first unanswered question with its progress."""
+        bank = get_bank()
+        question = next_question(bank, tracker.get_slot("intake_answers") or {})
+        if question is None:
+            return []
+        progress = bank.progress.format(number=bank.index(question.id) + 1, total=len(bank.questions))
+        if question.is_rating:
+            buttons = [
+                {"title": bank.scale_labels[value], "payload": f'/rate{{"rating": "{value}"}}'}
+                for value in range(bank.scale_min, bank.scale_max + 1)
+            ]
+            dispatcher.utter_message(text=f"{progress} {question.text}\n{bank.scale_prompt}", buttons=buttons)
+        else:
+            dispatcher.utter_message(text=f"{progress} {question.text}")
+        return []
+
+
+class ValidateIntakeForm(FormValidationAction):
+    """Store each intake answer, or handle skip, back and "why do you ask?"."""
+
+    def name(self) -> str:
+        """Return the action's name."""
+        return "validate_intake_form"
+
+    async def validate_intake_current(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Apply the message to the answers; keep the form going until every question is done."""
+        latest = tracker.latest_message or {}
+        intent = latest.get("intent") or {}
+        turn = handle_message(
+            get_bank(),
+            tracker.get_slot("intake_answers"),
+            str(latest.get("text") or slot_value or ""),
+            intent.get("name"),
+            float(intent.get("confidence") or 0.0),
+            list(latest.get("entities") or []),
+            (latest.get("crisis") or {}).get("level"),
+        )
+        for response in turn.responses:
+            dispatcher.utter_message(response=response)
+        for text in turn.say:
+            dispatcher.utter_message(text=text)
+        return {"intake_answers": turn.answers, "intake_current": "complete" if turn.complete else None}
+
+
+def _reflect(answers: dict[str, Any]) -> tuple[Scores, Picture]:
+    scores = score(answers, get_bank(), get_analyzer())
+    return scores, pick(scores, get_wording()["thresholds"])
+
+
+class ActionReflect(Action):
+    """Give the non-diagnostic reflection once the intake is complete."""
+
+    def name(self) -> str:
+        """Return the action's name."""
+        return "action_reflect"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """Send the reflection and the next steps; keep the pattern and summary in slots."""
+        answers = tracker.get_slot("intake_answers") or {}
+        if not is_complete(get_bank(), answers):
+            dispatcher.utter_message(response="utter_no_reflection_yet")
+            return []
+        scores, picture = _reflect(answers)
+        for message in compose(scores, picture, answers).messages:
+            dispatcher.utter_message(text=message)
+        dispatcher.utter_message(response="utter_reflection_next_steps")
+        return [
+            SlotSet("reflection_pattern", picture.pattern),
+            SlotSet("reflection_summary", summary_text(get_bank(), answers, scores, picture)),
+            SlotSet("intake_current", None),
+        ]
+
+
+class ActionReflectionSummary(Action):
+    """Show the reflection summary, with a downloadable copy for the web widget."""
+
+    def name(self) -> str:
+        """Return the action's name."""
+        return "action_reflection_summary"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """Send the summary text and a custom payload the widget offers as a file."""
+        answers = tracker.get_slot("intake_answers") or {}
+        if not is_complete(get_bank(), answers):
+            dispatcher.utter_message(response="utter_no_reflection_yet")
+            return []
+        scores, picture = _reflect(answers)
+        summary = summary_text(get_bank(), answers, scores, picture)
+        dispatcher.utter_message(response="utter_summary_intro")
+        dispatcher.utter_message(text=summary)
+        dispatcher.utter_message(
+            json_message={"type": "reflection_summary", "filename": "reflection-summary.txt", "text": summary}
+        )
+        dispatcher.utter_message(response="utter_reflection_next_steps")
+        return [SlotSet("reflection_summary", summary)]
+
+
+class ActionExplainPattern(Action):
+    """Say more about the pattern the reflection named."""
+
+    def name(self) -> str:
+        """Return the action's name."""
+        return "action_explain_pattern"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """Send the pattern's longer explanation, or offer a reflection if there is none yet."""
+        pattern = tracker.get_slot("reflection_pattern")
+        patterns = get_wording()["patterns"]
+        if pattern not in patterns:
+            dispatcher.utter_message(response="utter_no_reflection_yet")
+            return []
+        dispatcher.utter_message(text=str(patterns[pattern]["learn_more"]))
+        dispatcher.utter_message(response="utter_reflection_next_steps")
         return []

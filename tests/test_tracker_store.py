@@ -144,3 +144,21 @@ def test_window_zero_hands_out_everything(domain: Domain, tmp_path: Path) -> Non
     tracker = asyncio.run(store.retrieve("erin"))
     assert tracker is not None
     assert len(tracker.events) == len(events)
+
+
+def test_a_second_process_writing_is_always_seen(domain: Domain, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    first, second = GuardedSQLTrackerStore(domain=domain, url=url), GuardedSQLTrackerStore(domain=domain, url=url)
+    events: list[Event] = [ActionExecuted("action_listen"), *_turn(0)]
+    asyncio.run(first.save(DialogueStateTracker.from_events("fay", events, slots=domain.slots)))
+    assert asyncio.run(first.retrieve("fay")) is not None  # now in the first store's memory
+
+    other = asyncio.run(second.retrieve("fay"))
+    assert other is not None
+    for event in _turn(1):
+        other.update(event)
+    asyncio.run(second.save(other))
+
+    again = asyncio.run(first.retrieve("fay"))
+    assert again is not None
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["message 0", "message 1"]

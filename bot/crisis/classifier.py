@@ -3,7 +3,8 @@
 Word and character n-grams (robust to typos and slang) feed two logistic regressions from
 scikit-learn: one for the level, one for the category. The corpus is kept apart from every
 evaluation set under bench/. The model is fitted on first use (about a second) through
-`get_classifier`, so nothing is fitted at import time and no binary model is committed.
+`get_classifier`, so nothing is fitted at import time and no binary model is committed. The
+assistant's own NLU training examples (greetings, menu choices, answers) join as benign messages.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from typing import Any
 import yaml
 
 CORPUS_DIR = Path(__file__).with_name("corpus")
+NLU_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "nlu"
+# Everyday messages from the assistant's NLU training data are benign examples too (greetings,
+# menu choices, answers), except intents that are about getting help in a crisis.
+NLU_NOT_BENIGN = frozenset({"crisis", "help_now", "grounding", "safety_plan", "safe_to_continue"})
 _WORD = re.compile(r"[a-z0-9']+|[.,;:!?]")
 _NEGATORS = frozenset({"not", "never", "no", "nobody", "nothing", "without", "cannot"})
 _SCOPE_ENDS = frozenset({".", ",", ";", ":", "!", "?", "but", "and", "though", "although"})
@@ -71,6 +76,21 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[dict[str, str]]:
     return items
 
 
+def load_everyday_messages(directory: Path = NLU_DIR) -> list[dict[str, str]]:
+    """Benign examples from the NLU training data (never from the held-out set)."""
+    items: list[dict[str, str]] = []
+    for path in sorted(directory.glob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            intent = str(block.get("intent", "")).split("/")[0]
+            if not intent or intent in NLU_NOT_BENIGN:
+                continue
+            for line in str(block.get("examples", "")).splitlines():
+                text = line.strip().removeprefix("- ").strip()
+                if text:
+                    items.append({"text": text, "level": "none", "category": "none"})
+    return items
+
+
 class CrisisClassifier:
     """Level and category classifier over word and character n-grams."""
 
@@ -114,6 +134,21 @@ class CrisisClassifier:
         self.category_model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced", random_state=seed)
         self.category_model.fit(matrix[risky], [items[n]["category"] for n in risky])
 
+        # The same linear maths as predict_proba, without scikit-learn's per-call validation:
+        # it runs on every message, so it has to be cheap.
+        self._vectorizers = [vectorizer for _, vectorizer in self.features.transformer_list]
+        self._level_classes = [str(c) for c in self.level_model.classes_]
+        self._level_weights = self.level_model.coef_.T
+        self._level_bias = self.level_model.intercept_
+        self._category_classes = [str(c) for c in self.category_model.classes_]
+        self._category_weights = self.category_model.coef_.T
+        self._category_bias = self.category_model.intercept_
+
+    def _row(self, text: str) -> Any:
+        from scipy.sparse import hstack
+
+        return hstack([v.transform([text or ""]) for v in self._vectorizers], format="csr")
+
     def predict(self, text: str) -> Prediction:
         """Classify one message.
 
@@ -124,21 +159,26 @@ class CrisisClassifier:
             The most likely level, the most likely category (if the level is not none) and the
             probability of each level.
         """
+        import numpy as np
+
         with self._lock:
-            row = self.features.transform([text or ""])
-            level_probs = self.level_model.predict_proba(row)[0]
-            category = str(self.category_model.predict(row)[0])
-        probabilities = {
-            str(c): round(float(p), 4) for c, p in zip(self.level_model.classes_, level_probs, strict=True)
-        }
-        level = max(probabilities, key=lambda name: probabilities[name])
+            row = self._row(text)
+            scores = np.asarray(row @ self._level_weights).ravel() + self._level_bias
+            exp = np.exp(scores - scores.max())
+            level_probs = exp / exp.sum()
+            probabilities = {c: round(float(p), 4) for c, p in zip(self._level_classes, level_probs, strict=True)}
+            level = max(probabilities, key=lambda name: probabilities[name])
+            category = "none"
+            if level != "none" or probabilities.get("none", 0.0) < 0.9:
+                category_scores = np.asarray(row @ self._category_weights).ravel() + self._category_bias
+                category = self._category_classes[int(category_scores.argmax())]
         return Prediction(level=level, category="none" if level == "none" else category, probabilities=probabilities)
 
 
 @lru_cache(maxsize=1)
 def get_classifier() -> CrisisClassifier:
     """The shared classifier, fitted on the corpus on first use."""
-    return CrisisClassifier(load_corpus())
+    return CrisisClassifier(load_corpus() + load_everyday_messages())
 
 
 def as_dict(prediction: Prediction) -> dict[str, Any]:

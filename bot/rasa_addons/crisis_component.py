@@ -96,13 +96,14 @@ class CrisisDetectorComponent(GraphComponent, IntentClassifier):
                 verdict, classifier_confidence, threshold=float(self.config["classifier_threshold"])
             )
         message.set(CRISIS_KEY, verdict.as_dict(), add_to_output=True)
+        others = [item for item in ranking if item.get("name") != CRISIS_INTENT]
         if verdict.is_crisis:
             crisis_intent = {"name": CRISIS_INTENT, "confidence": 1.0}
             message.set(INTENT, crisis_intent, add_to_output=True)
-            others = [item for item in ranking if item.get("name") != CRISIS_INTENT]
-            message.set(INTENT_RANKING_KEY, [crisis_intent, *others], add_to_output=True)
+            # Halve the rest so the FallbackClassifier's ambiguity check cannot replace `crisis`.
+            halved = [{**item, "confidence": float(item.get("confidence") or 0.0) * 0.5} for item in others]
+            message.set(INTENT_RANKING_KEY, [crisis_intent, *halved], add_to_output=True)
         elif (message.get(INTENT) or {}).get("name") == CRISIS_INTENT:
-            others = [item for item in ranking if item.get("name") != CRISIS_INTENT]
             fallback = others[0] if others else {"name": "nlu_fallback", "confidence": 0.0}
             message.set(INTENT, fallback, add_to_output=True)
             message.set(INTENT_RANKING_KEY, others, add_to_output=True)

@@ -24,7 +24,7 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.crisis.detector import get_detector
-from bot.crisis.safety import decide, owned_responses
+from bot.crisis.safety import CRISIS_INTENT, decide, owned_responses
 
 CRISIS_POLICY_PRIORITY = 6  # RulePolicy is 4, MemoizationPolicy 3, TEDPolicy 1
 
@@ -70,8 +70,12 @@ class CrisisPolicy(Policy):
         message = tracker.latest_message
         slots = tracker.current_slot_values()
         text = message.text or ""
+        intent = message.intent.get("name")
+        verdict = message.parse_data.get("crisis") or {}
+        if verdict.get("level") in ("high", "imminent"):
+            intent = CRISIS_INTENT  # whatever a later NLU component made of the intent
         decision = decide(
-            message.intent.get("name"),
+            intent,
             message.parse_data.get("crisis"),
             slots,
             self._country(tracker),

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,10 @@ DEFAULT_WINDOW = 60
 _STATE_TYPES = ("slot", "active_loop", "reset_slots", "restart", "session_started")
 # Set on each tracker this store hands out: how many of its events are already stored.
 _STORED_ATTR = "_stored_event_count_in_window"
+# Recently used windows are kept in memory, checked against the newest stored event id on every
+# read, so another server process writing the same conversation is always noticed.
+CACHE_SIZE = 4096
+CACHE_SLACK = 40
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +63,10 @@ def _event_classes() -> dict[str, type[Event]]:
 def _deserialise(data: dict[str, Any]) -> Event | None:
     cls = _event_classes().get(str(data.get("event")))
     return cls._from_parameters(data) if cls is not None else Event.from_parameters(data)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    connection.execute("PRAGMA synchronous=NORMAL")
 
 
 class TrackerStoreUnavailableError(SystemExit):
@@ -94,6 +104,8 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
         """
         db_url = url or host or get_settings().tracker_store_url
         self.window = int(window)
+        self._cache: OrderedDict[str, tuple[int, list[Event]]] = OrderedDict()
+        self._cache_lock = threading.Lock()
         parsed = make_url(db_url)
         try:
             if parsed.drivername.startswith("sqlite") and parsed.database:
@@ -111,7 +123,10 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
                 **kwargs,
             )
             if parsed.drivername.startswith("sqlite"):
-                # Write-ahead logging lets readers and the writer work at once (and is persistent).
+                # Write-ahead logging lets readers and the writer work at once (and is persistent);
+                # with it, synchronous=NORMAL is safe against application crashes and skips an
+                # fsync per message (an OS crash or power loss may lose the last few messages).
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
                 with self.engine.connect() as connection:
                     connection.exec_driver_sql("PRAGMA journal_mode=WAL")
             # SQLTrackerStore only logs a failed table creation; check the store really works.
@@ -149,10 +164,20 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
         return self._windowed(conversation_id)
 
     def _windowed(self, sender_id: str) -> DialogueStateTracker | None:
+        if self.domain is None:
+            return None
         with self.session_scope() as session:
+            newest = session.query(sa.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar()
+            if newest is None:
+                return None
+            with self._cache_lock:
+                cached = self._cache.get(sender_id)
+                if cached is not None and cached[0] == newest:
+                    self._cache.move_to_end(sender_id)
+                    return self._tracker(sender_id, cached[1])
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
             rows = query.with_entities(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.action_name).all()
-            if not rows or self.domain is None:
+            if not rows:
                 return None
             cut = self._window_start(rows)
             wanted = [row.id for row in rows[cut:]]
@@ -167,9 +192,24 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
         if cut:
             events = self._snapshot([data[row.id] for row in rows[:cut] if row.id in data])
         events += [event for row in rows[cut:] if (event := _deserialise(data[row.id])) is not None]
+        self._remember(sender_id, rows[-1].id, events)
+        return self._tracker(sender_id, events)
+
+    def _tracker(self, sender_id: str, events: list[Event]) -> DialogueStateTracker:
+        assert self.domain is not None
         tracker = DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
         setattr(tracker, _STORED_ATTR, len(tracker.events))
         return tracker
+
+    def _remember(self, sender_id: str, newest: int | None, events: list[Event]) -> None:
+        with self._cache_lock:
+            if newest is None or (self.window > 0 and len(events) > self.window + CACHE_SLACK):
+                self._cache.pop(sender_id, None)  # the next read cuts a fresh window
+                return
+            self._cache[sender_id] = (newest, events)
+            self._cache.move_to_end(sender_id)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     def _window_start(self, rows: list[Any]) -> int:
         """Index of the first event in the window: a listen that precedes a user message."""
@@ -202,11 +242,14 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
             stored = self._stored_event_count(tracker.sender_id)
         return list(tracker.events)[stored:]
 
-    def _write(self, tracker: DialogueStateTracker, events: list[Event]) -> None:
+    def _write(self, tracker: DialogueStateTracker, events: list[Event], *, cache: bool = True) -> None:
+        handed_out = getattr(tracker, _STORED_ATTR, None) is not None
+        newest: int | None = None
         with self.session_scope() as session:
+            rows = []
             for event in events:
                 data = event.as_dict()
-                session.add(
+                rows.append(
                     self.SQLEvent(
                         sender_id=tracker.sender_id,
                         type_name=event.type_name,
@@ -216,8 +259,15 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
                         data=json.dumps(data),
                     )
                 )
+            session.add_all(rows)
+            session.flush()
+            newest = max((row.id for row in rows), default=None)
             session.commit()
         setattr(tracker, _STORED_ATTR, len(tracker.events))
+        if cache and handed_out and newest is not None:
+            self._remember(tracker.sender_id, newest, list(tracker.events))
+        else:
+            self._remember(tracker.sender_id, None, [])
 
     async def _stream(self, tracker: DialogueStateTracker, events: list[Event]) -> None:
         if self.event_broker is not None and events:
@@ -244,7 +294,7 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
             return
         self.delete_sender(tracker.sender_id)
         await self._stream(tracker, new_events[marker + 1 :])
-        self._write(tracker, new_events[marker + 1 :])
+        self._write(tracker, new_events[marker + 1 :], cache=False)
 
     def _stored_event_count(self, sender_id: str) -> int:
         with self.session_scope() as session:
@@ -266,5 +316,6 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
                 .delete(synchronize_session=False)
             )
             session.commit()
+        self._remember(sender_id, None, [])
         logger.info("Deleted %d stored events of one conversation on request.", deleted)
         return int(deleted)

@@ -49,6 +49,9 @@ class Bank:
     scale_max: int
     scale_prompt: str
     scale_labels: dict[int, str]
+    scale_words: dict[int, tuple[str, ...]]
+    progress: str
+    controls: dict[str, frozenset[str]]
 
     def get(self, question_id: str) -> Question:
         """The question with this id."""
@@ -98,6 +101,9 @@ def parse_bank(data: dict[str, Any]) -> Bank:
         scale_max=int(scale["max"]),
         scale_prompt=str(scale["prompt"]),
         scale_labels={int(k): str(v) for k, v in scale["labels"].items()},
+        scale_words={int(k): tuple(str(w).lower() for w in v) for k, v in scale.get("words", {}).items()},
+        progress=str(data["progress"]),
+        controls={str(k): frozenset(str(w).lower() for w in v) for k, v in (data.get("controls") or {}).items()},
     )
 
 

@@ -26,7 +26,8 @@
       "if you need urgent help.",
     youLabel: "You: ",
     botLabel: "Assistant: ",
-    choicesLabel: "Choose a reply"
+    choicesLabel: "Choose a reply",
+    download: "Download this summary (.txt)"
   };
 
   var memorySenderId = null;
@@ -156,6 +157,21 @@
     return null;
   }
 
+  /* A reflection summary arrives as a custom payload; offer it as a text file made in the browser. */
+  function summaryDownload(custom) {
+    if (!custom || custom.type !== "reflection_summary" || typeof custom.text !== "string") {
+      return null;
+    }
+    var name = /^[A-Za-z0-9._-]{1,64}$/.test(custom.filename || "") ? custom.filename : "reflection-summary.txt";
+    var link = document.createElement("a");
+    link.className = "download";
+    link.textContent = TEXT.download;
+    link.download = name;
+    link.href = URL.createObjectURL(new Blob([custom.text], { type: "text/plain;charset=utf-8" }));
+    els.messages.appendChild(link);
+    return link;
+  }
+
   function renderReplies(replies) {
     var first = null;
     var last = null;
@@ -166,6 +182,10 @@
       var added = [];
       if (typeof reply.text === "string" && reply.text) {
         added.push(appendMessage("bot", reply.text));
+      }
+      var download = summaryDownload(reply.custom);
+      if (download) {
+        added.push(download);
       }
       if (Array.isArray(reply.buttons) && reply.buttons.length) {
         var group = appendChoices(reply.buttons);
