@@ -127,6 +127,15 @@ def _reflect(answers: dict[str, Any]) -> tuple[Scores, Picture]:
     return scores, pick(scores, get_wording()["thresholds"])
 
 
+def _completed_answers(tracker: Tracker, dispatcher: CollectingDispatcher) -> dict[str, Any] | None:
+    """The finished intake's answers, or None after offering a reflection when there are none."""
+    answers: dict[str, Any] = tracker.get_slot("intake_answers") or {}
+    if is_complete(get_bank(), answers):
+        return answers
+    dispatcher.utter_message(response="utter_no_reflection_yet")
+    return None
+
+
 class ActionReflect(Action):
     """Give the non-diagnostic reflection once the intake is complete."""
 
@@ -136,9 +145,8 @@ class ActionReflect(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         """Send the reflection and the next steps; keep the pattern and summary in slots."""
-        answers = tracker.get_slot("intake_answers") or {}
-        if not is_complete(get_bank(), answers):
-            dispatcher.utter_message(response="utter_no_reflection_yet")
+        answers = _completed_answers(tracker, dispatcher)
+        if answers is None:
             return []
         scores, picture = _reflect(answers)
         for message in compose(scores, picture, answers).messages:
@@ -160,9 +168,8 @@ class ActionReflectionSummary(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         """Send the summary text and a custom payload the widget offers as a file."""
-        answers = tracker.get_slot("intake_answers") or {}
-        if not is_complete(get_bank(), answers):
-            dispatcher.utter_message(response="utter_no_reflection_yet")
+        answers = _completed_answers(tracker, dispatcher)
+        if answers is None:
             return []
         scores, picture = _reflect(answers)
         summary = summary_text(get_bank(), answers, scores, picture)

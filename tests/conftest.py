@@ -6,8 +6,10 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from bot.settings import Settings, build_settings
 
@@ -40,3 +42,13 @@ def live_settings(var_dir: Path) -> Settings:
         }
     )
     return build_settings()
+
+
+def fetch_tracker(settings: Settings, sender: str) -> dict[str, Any]:
+    """A conversation's tracker from the running server's HTTP API (token auth)."""
+    response = requests.get(
+        f"{settings.rasa_url}/conversations/{sender}/tracker", params={"token": settings.rasa_api_token}, timeout=10
+    )
+    response.raise_for_status()
+    tracker: dict[str, Any] = response.json()
+    return tracker

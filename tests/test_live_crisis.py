@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from bot import stack
 from bot.settings import Settings
-from tests.conftest import live_settings
+from tests.conftest import fetch_tracker, live_settings
 from tests.test_live_rest import Chat
 
 pytestmark = pytest.mark.live
@@ -29,22 +28,13 @@ def _text(replies: list[dict[str, Any]]) -> str:
     return "\n".join(str(reply.get("text", "")) for reply in replies)
 
 
-def _tracker(settings: Settings, sender: str) -> dict[str, Any]:
-    response = requests.get(
-        f"{settings.rasa_url}/conversations/{sender}/tracker", params={"token": settings.rasa_api_token}, timeout=10
-    )
-    response.raise_for_status()
-    tracker: dict[str, Any] = response.json()
-    return tracker
-
-
 def test_crisis_in_new_conversation(crisis_stack: tuple[Settings, list[stack.Service]]) -> None:
     settings, _ = crisis_stack
     chat = Chat(settings)
     text = chat.text("i want to kill myself")
     assert "988" in text and "741741" in text and "911" in text
     assert "Are you safe right now?" in text
-    slots = _tracker(settings, chat.sender)["slots"]
+    slots = fetch_tracker(settings, chat.sender)["slots"]
     assert slots["crisis_level"] == "high" and slots["safety_mode"] is True
 
 
@@ -83,7 +73,7 @@ def test_crisis_inside_consent_form_is_answered_and_not_stored(
     chat.say("hello")
     text = chat.text("i can't go on, i want to end my life")
     assert "988" in text
-    tracker = _tracker(settings, chat.sender)
+    tracker = fetch_tracker(settings, chat.sender)
     assert tracker["slots"]["consent_given"] is None
     assert tracker["active_loop"] in ({}, None) or not tracker["active_loop"].get("name")
 
@@ -96,7 +86,7 @@ def test_safety_plan_form_rejects_crisis_text(crisis_stack: tuple[Settings, list
     assert "signs" in chat.text("/safety_plan")
     text = chat.text("i want to die, i have the pills right here")
     assert "911" in text
-    assert _tracker(settings, chat.sender)["slots"]["safety_warning_signs"] is None
+    assert fetch_tracker(settings, chat.sender)["slots"]["safety_warning_signs"] is None
 
 
 def test_safety_mode_flow(crisis_stack: tuple[Settings, list[stack.Service]]) -> None:
@@ -106,7 +96,7 @@ def test_safety_mode_flow(crisis_stack: tuple[Settings, list[stack.Service]]) ->
     assert "glad you're safe" in chat.text("yes")
     assert "Before we go back" in chat.text("/reflect_start")
     assert "If things get hard again" in chat.text("/safe_to_continue")
-    assert _tracker(settings, chat.sender)["slots"]["safety_mode"] is False
+    assert fetch_tracker(settings, chat.sender)["slots"]["safety_mode"] is False
 
 
 def test_not_safe_answer_escalates(crisis_stack: tuple[Settings, list[stack.Service]]) -> None:

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from bot import stack
 from bot.reflection.bank import get_bank
 from bot.settings import Settings
-from tests.conftest import live_settings
+from tests.conftest import fetch_tracker, live_settings
 from tests.test_live_rest import Chat
 
 pytestmark = pytest.mark.live
@@ -44,15 +43,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 def _text(replies: list[dict[str, Any]]) -> str:
     return "\n".join(str(reply.get("text", "")) for reply in replies)
-
-
-def _slots(settings: Settings, sender: str) -> dict[str, Any]:
-    response = requests.get(
-        f"{settings.rasa_url}/conversations/{sender}/tracker", params={"token": settings.rasa_api_token}, timeout=10
-    )
-    response.raise_for_status()
-    slots: dict[str, Any] = response.json()["slots"]
-    return slots
 
 
 def _start(settings: Settings) -> tuple[Chat, list[dict[str, Any]]]:
@@ -87,7 +77,7 @@ def test_each_pattern_reaches_its_reflection(live: Settings, pattern: str) -> No
         "/find_therapist",
         "/get_summary",
     ]
-    assert _slots(live, chat.sender)["reflection_pattern"] == pattern
+    assert fetch_tracker(live, chat.sender)["slots"]["reflection_pattern"] == pattern
 
 
 def test_rating_questions_offer_five_buttons(live: Settings) -> None:
@@ -111,7 +101,7 @@ def test_skip_back_and_why(live: Settings) -> None:
     chat.say("feelings were not really talked about")
     text = _text(chat.say("go back"))
     assert BANK.questions[1].text in text
-    answers = _slots(live, chat.sender)["intake_answers"]
+    answers = fetch_tracker(live, chat.sender)["slots"]["intake_answers"]
     assert answers == {BANK.questions[0].id: None}
 
 
@@ -152,6 +142,6 @@ def test_crisis_in_the_middle_is_answered_and_never_stored(live: Settings) -> No
     chat.say("they were kind to me")
     text = _text(chat.say("honestly i want to kill myself"))
     assert "988" in text and "741741" in text
-    slots = _slots(live, chat.sender)
+    slots = fetch_tracker(live, chat.sender)["slots"]
     assert slots["intake_answers"] == {BANK.questions[0].id: "they were kind to me"}
     assert slots["crisis_level"] == "high"

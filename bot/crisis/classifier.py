@@ -179,8 +179,3 @@ class CrisisClassifier:
 def get_classifier() -> CrisisClassifier:
     """The shared classifier, fitted on the corpus on first use."""
     return CrisisClassifier(load_corpus() + load_everyday_messages())
-
-
-def as_dict(prediction: Prediction) -> dict[str, Any]:
-    """A JSON-friendly view of a prediction."""
-    return {"level": prediction.level, "category": prediction.category, "probabilities": prediction.probabilities}

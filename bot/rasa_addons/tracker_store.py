@@ -42,8 +42,10 @@ logger = logging.getLogger(__name__)
 
 DELETE_ACTION_NAME = "action_delete_conversation"
 DEFAULT_WINDOW = 60
-# Events before the window that still shape the state: slots, the active form, resets.
-_STATE_TYPES = ("slot", "active_loop", "reset_slots", "restart", "session_started")
+# Events before the window that still shape the state (slots, the active form), and the events
+# after which nothing earlier counts.
+_STATE_TYPES = ("slot", "active_loop", "reset_slots")
+_RESET_TYPES = ("reset_slots", "restart", "session_started")
 # Set on each tracker this store hands out: how many of its events are already stored.
 _STORED_ATTR = "_stored_event_count_in_window"
 # Recently used windows are kept in memory, checked against the newest stored event id on every
@@ -182,8 +184,8 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
             cut = self._window_start(rows)
             wanted = [row.id for row in rows[cut:]]
             if cut:
-                reset = max((i for i in range(cut) if rows[i].type_name in _STATE_TYPES[2:]), default=0)
-                wanted += [row.id for row in rows[reset:cut] if row.type_name in _STATE_TYPES[:3]]
+                reset = max((i for i in range(cut) if rows[i].type_name in _RESET_TYPES), default=0)
+                wanted += [row.id for row in rows[reset:cut] if row.type_name in _STATE_TYPES]
             data = {
                 row.id: json.loads(row.data)
                 for row in session.query(self.SQLEvent.id, self.SQLEvent.data).filter(self.SQLEvent.id.in_(wanted))

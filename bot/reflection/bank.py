@@ -53,13 +53,6 @@ class Bank:
     progress: str
     controls: dict[str, frozenset[str]]
 
-    def get(self, question_id: str) -> Question:
-        """The question with this id."""
-        for question in self.questions:
-            if question.id == question_id:
-                return question
-        raise KeyError(question_id)
-
     def index(self, question_id: str) -> int:
         """Position of a question (0-based)."""
         return [q.id for q in self.questions].index(question_id)

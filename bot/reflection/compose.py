@@ -5,6 +5,7 @@ Every sentence comes from the data file; this module only chooses and fills them
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -85,8 +86,6 @@ def _sentence_with(text: str, phrase: str) -> str:
 
 
 def _sentences(text: str) -> list[str]:
-    import re
-
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
 
 
@@ -102,16 +101,8 @@ def compose(scores: Scores, picture: Picture, answers: dict[str, Any]) -> Reflec
         The messages to send, in order.
     """
     wording = get_wording()
-    high = float(wording["thresholds"]["high"])
     data = wording["patterns"][picture.pattern]
-    if picture.pattern == "mixed":
-        echo = str(data["echo"])
-    else:
-        echo = str(wording["echo"][picture.confidence]).format(pattern_name=data["name"])
-    dimensions = str(wording["dimension_line"]).format(
-        anxiety_word=dimension_word(scores.anxiety, high), avoidance_word=dimension_word(scores.avoidance, high)
-    )
-    messages = [f"{echo} {dimensions}"]
+    messages = [f"{_echo(picture)} {_dimension_line(scores)}"]
     quotes = pick_quotes(scores.cues, answers, picture.pattern)
     if len(quotes) == 2:
         messages.append(str(wording["quote_two_line"]).format(quote=quotes[0], quote2=quotes[1]))
@@ -123,6 +114,22 @@ def compose(scores: Scores, picture: Picture, answers: dict[str, Any]) -> Reflec
     messages.append("\n".join(f"- {p}" for p in practices))
     messages.append(str(wording["closing"]))
     return Reflection(picture.pattern, picture.confidence, tuple(messages), practices, tuple(quotes))
+
+
+def _echo(picture: Picture) -> str:
+    wording = get_wording()
+    data = wording["patterns"][picture.pattern]
+    if picture.pattern == "mixed":
+        return str(data["echo"])
+    return str(wording["echo"][picture.confidence]).format(pattern_name=data["name"])
+
+
+def _dimension_line(scores: Scores) -> str:
+    wording = get_wording()
+    high = float(wording["thresholds"]["high"])
+    return str(wording["dimension_line"]).format(
+        anxiety_word=dimension_word(scores.anxiety, high), avoidance_word=dimension_word(scores.avoidance, high)
+    )
 
 
 def summary_text(bank: Bank, answers: dict[str, Any], scores: Scores, picture: Picture) -> str:
@@ -139,7 +146,6 @@ def summary_text(bank: Bank, answers: dict[str, Any], scores: Scores, picture: P
     """
     wording = get_wording()
     texts = wording["summary"]
-    high = float(wording["thresholds"]["high"])
     data = wording["patterns"][picture.pattern]
     lines = [str(texts["title"]), "", str(texts["answers_heading"])]
     for question in bank.questions:
@@ -147,22 +153,13 @@ def summary_text(bank: Bank, answers: dict[str, Any], scores: Scores, picture: P
         if value is None:
             shown = str(texts["skipped"])
         elif question.is_rating:
-            shown = f"{value} of {bank.scale_max}"
+            shown = str(texts["rating_answer"]).format(value=value, max=bank.scale_max)
         else:
             words = str(value).split()
             shown = " ".join(words[:30]) + ("..." if len(words) > 30 else "")
         lines.append(f"- {question.short}: {shown}")
-    lines += ["", str(texts["dimensions_heading"])]
-    lines.append(
-        str(wording["dimension_line"]).format(
-            anxiety_word=dimension_word(scores.anxiety, high), avoidance_word=dimension_word(scores.avoidance, high)
-        )
-    )
-    lines += ["", str(texts["pattern_heading"])]
-    if picture.pattern == "mixed":
-        lines.append(str(data["echo"]))
-    else:
-        lines.append(str(wording["echo"][picture.confidence]).format(pattern_name=data["name"]))
+    lines += ["", str(texts["dimensions_heading"]), _dimension_line(scores)]
+    lines += ["", str(texts["pattern_heading"]), _echo(picture)]
     lines += ["", str(texts["practices_heading"])]
     lines += [f"- {p}" for p in data["practices"][:3]]
     lines += ["", str(texts["questions_heading"])]

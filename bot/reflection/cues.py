@@ -39,17 +39,6 @@ class Cue:
     question: str = ""
     negated: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-friendly view (stored in slots, shown in the summary)."""
-        return {
-            "cue": self.cue,
-            "dimension": self.dimension,
-            "weight": self.weight,
-            "phrase": self.phrase,
-            "question": self.question,
-            "negated": self.negated,
-        }
-
 
 class CueAnalyzer:
     """Finds attachment cues in free text."""
