@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     crisis.add_argument("--echo", action="store_true", help="include the message text in each line")
     crisis.set_defaults(func=_cmd_crisis_check)
 
+    from bot.directory.cli import add_parser as add_therapists
+
+    add_therapists(sub)
+
     nlu = sub.add_parser("nlu-report", help="check intent macro-F1 in a `rasa test` intent report")
     nlu.add_argument("report", help="path of intent_report.json")
     nlu.add_argument("--min-f1", type=float, default=0.90)

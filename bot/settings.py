@@ -38,6 +38,7 @@ class Settings:
     web_host: str
     web_port: int
     tracker_store_url: str
+    database_url: str
     retention_days: int
     model_path: Path
 
@@ -72,6 +73,7 @@ def build_settings() -> Settings:
         web_host=os.environ.get("WEB_HOST", "127.0.0.1"),
         web_port=_int("WEB_PORT", 8080),
         tracker_store_url=os.environ.get("TRACKER_STORE_URL", f"sqlite:///{var_dir / 'tracker.db'}"),
+        database_url=os.environ.get("DATABASE_URL", "") or f"sqlite:///{var_dir / 'directory.db'}",
         retention_days=_int("RETENTION_DAYS", 30),
         model_path=Path(os.environ.get("RASA_MODEL", str(PROJECT_ROOT / "models" / "current.tar.gz"))),
     )

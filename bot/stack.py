@@ -48,6 +48,7 @@ def child_environment(settings: Settings) -> dict[str, str]:
             "PYTHONPATH": os.pathsep.join(p for p in (str(settings.project_root), env.get("PYTHONPATH", "")) if p),
             "ACTION_ENDPOINT_URL": settings.action_url,
             "TRACKER_STORE_URL": settings.tracker_store_url,
+            "DATABASE_URL": settings.database_url,
             "BOT_VAR_DIR": str(settings.var_dir),
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -230,6 +231,11 @@ def running(
     env = child_environment(settings)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     preflight(settings, env)
+    if with_actions:
+        from bot.directory.cli import ensure_directory
+
+        if ensure_directory(settings.database_url):
+            logger.info("Seeded the therapist directory with the fictional sample.")
     with started_services(
         services(settings, with_actions=with_actions, with_web=with_web),
         cwd=settings.project_root,
