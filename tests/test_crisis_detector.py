@@ -135,3 +135,23 @@ def test_imminence_markers() -> None:
     assert detector.has_imminence("I'm going to do it tonight")
     assert detector.has_imminence("i have the pills right here")
     assert not detector.has_imminence("what is anxious attachment")
+
+
+def test_answer_buttons_in_the_domain_never_read_as_crisis() -> None:
+    """Free-text button payloads ("self pay", "just me", ...) are sent as messages when clicked."""
+    import yaml
+
+    from bot.settings import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    payloads = {
+        button["payload"]
+        for variants in domain["responses"].values()
+        for variant in variants
+        for button in variant.get("buttons") or []
+        if not str(button["payload"]).startswith("/")
+    }
+    assert "self pay" in payloads
+    detector = get_detector()
+    flagged = [text for text in sorted(payloads) if detector.assess(text).level != "none"]
+    assert not flagged
