@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore
 
-.PHONY: help setup run train test lint typecheck unit validate rasa-test bench lock clean
+.PHONY: help setup run train test lint typecheck unit validate rasa-test bench lock clean services
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,16 +57,21 @@ rasa-test: train ## Rasa test stories and the NLU evaluation on the held-out set
 		--fail-on-prediction-errors --out var/test-results
 	$(PY) -m bot nlu-report var/test-results/intent_report.json --min-f1 0.90
 
+services: ## Start PostgreSQL on loopback if it is installed but stopped (tests use it)
+	@bash .ci/services.sh
+
 test: setup ## Everything CI runs: lint, types, validate, pytest, Rasa tests, NLU F1 >= 0.90
+	$(MAKE) --no-print-directory services
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(MAKE) --no-print-directory train
 	$(MAKE) --no-print-directory rasa-test
 	$(MAKE) --no-print-directory unit
 
-bench: train ## Benchmarks: serving vs Rasa's default config, crisis detector; JSON under bench/
+bench: train ## Benchmarks: serving vs Rasa's default config, crisis detector, reflection, directory search; JSON under bench/
 	$(PY) -m bench.run
 	$(PY) -m bench.crisis
 	$(PY) -m bench.reflection
+	$(PY) -m bench.directory
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs the package registry)
 	rm -rf var/lockenv && $(PYTHON310) -m venv var/lockenv

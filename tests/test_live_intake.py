@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot import stack
 from bot.reflection.bank import get_bank
 from bot.settings import Settings
-from tests.conftest import fetch_tracker, live_settings
+from tests.conftest import fetch_tracker, live_stack
 from tests.test_live_rest import Chat
 
 pytestmark = pytest.mark.live
@@ -35,9 +34,7 @@ RATINGS = {
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    var_dir = tmp_path_factory.mktemp("live-intake")
-    settings = live_settings(var_dir)
-    with (var_dir / "stack.log").open("wb") as log, stack.running(settings, log=log, with_web=False):
+    with live_stack(tmp_path_factory, "live-intake") as settings:
         yield settings
 
 

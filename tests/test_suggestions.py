@@ -10,7 +10,7 @@ def test_offers_top_intents_in_order_and_skips_meta_intents() -> None:
         {"name": "affirm", "confidence": 0.2},
         {"name": "find_therapist", "confidence": 0.1},
         {"name": "bot_challenge", "confidence": 0.08},
-        {"name": "restart", "confidence": 0.07},
+        {"name": "start_over", "confidence": 0.07},
     ]
     options = suggest_options(ranking)
     assert [o["payload"] for o in options] == ["/help", "/find_therapist", "/bot_challenge"]

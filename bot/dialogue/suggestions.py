@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 import yaml
 
 SUGGESTIONS_FILE = Path(__file__).with_name("suggestions.yml")
-NEVER_SUGGESTED = frozenset({"nlu_fallback", "out_of_scope", "affirm", "deny", "thanks"})
+NEVER_SUGGESTED = frozenset({"nlu_fallback", "out_of_scope", "affirm", "deny", "thanks", "inform"})
 
 
 class Button(TypedDict):
