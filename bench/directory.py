@@ -3,9 +3,10 @@
 Builds the 2,000-therapist sample and a generated 100,000-therapist directory (SQLite, in a
 temporary folder), and times `bot.directory.search.search` (ranked first page, total count and the
 three profiles) for the same 1,000 random searches on each. Baseline in the same run: the
-100,000-therapist directory without the secondary indexes (only primary keys), which shows what
-the indexes buy. Target: p95 under 20 ms at 100,000. Writes bench/directory_results.json and
-prints a table.
+100,000-therapist directory without the secondary indexes (only primary keys), on the first
+BASELINE_QUERIES of the same searches (each takes seconds there), compared with ours on those
+same searches. Target: p95 under 20 ms at 100,000. Writes bench/directory_results.json and prints
+a table.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.directory.vocab import get_vocab
 
 RESULTS = Path(__file__).with_name("directory_results.json")
 QUERIES = 1000
+BASELINE_QUERIES = 30
 TARGET_P95_MS = 20.0
 
 
@@ -83,7 +85,7 @@ def measure(url: str, queries: list[Criteria]) -> dict[str, Any]:
     timings = []
     empty = 0
     with db.session_scope(url) as session:
-        for criteria in queries[:20]:
+        for criteria in queries[: min(20, len(queries) // 3)]:
             search(session, criteria=criteria)
         for criteria in queries:
             started = time.perf_counter()
@@ -112,25 +114,34 @@ def main() -> int:
             build_s = build(url, total)
             results["sets"][name] = {"therapists": total, "build_s": round(build_s, 1), **measure(url, queries)}
             if total == 100_000:
+                paired = measure(url, queries[:BASELINE_QUERIES])
                 drop_secondary_indexes(url)
-                results["sets"]["100,000 without indexes (baseline)"] = {
+                base = measure(url, queries[:BASELINE_QUERIES])
+                results["sets"][f"100,000, first {BASELINE_QUERIES} searches"] = {
                     "therapists": total,
                     "build_s": None,
-                    **measure(url, queries),
+                    **paired,
                 }
+                results["sets"][f"100,000 without indexes, first {BASELINE_QUERIES} (baseline)"] = {
+                    "therapists": total,
+                    "build_s": None,
+                    **base,
+                }
+                results["p50_speedup_over_baseline"] = round(base["p50_ms"] / paired["p50_ms"], 1)
             db.get_engine(url).dispose()
     ours = results["sets"]["100,000"]["p95_ms"]
-    base = results["sets"]["100,000 without indexes (baseline)"]["p95_ms"]
-    results["p95_speedup_from_indexes"] = round(base / ours, 1) if ours else None
     results["target_met"] = ours < TARGET_P95_MS
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nTherapist search, {QUERIES} random filter combinations (SQLite)")
-    print(f"{'directory':<36} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'no match':>9}")
+    print(f"{'directory':<48} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'no match':>9}")
     for name, row in results["sets"].items():
-        print(f"{name:<36} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['p99_ms']:>8} {row['no_match_share']:>9.1%}")
+        print(f"{name:<48} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['p99_ms']:>8} {row['no_match_share']:>9.1%}")
     verdict = "met" if results["target_met"] else "NOT met"
-    speedup = results["p95_speedup_from_indexes"]
-    print(f"p95 at 100,000: {ours} ms (target < {TARGET_P95_MS} ms: {verdict}); indexes speed p95 up {speedup}x")
+    speedup = results["p50_speedup_over_baseline"]
+    print(
+        f"p95 at 100,000: {ours} ms (target < {TARGET_P95_MS} ms: {verdict}); "
+        f"p50 {speedup}x faster than without indexes"
+    )
     return 0
 
 

@@ -93,8 +93,13 @@ def _filters(criteria: Criteria) -> list[ColumnElement[bool]]:
     office = exists().where(Location.therapist_id == Therapist.id, Location.state.in_(criteria.in_person_states))
     online = and_(Therapist.telehealth.is_(True), licensed)
     in_person = and_(Therapist.in_person.is_(True), office)
+    # Candidates first, through the state indexes, so the database never scans every therapist.
+    near = select(License.therapist_id).where(License.state == criteria.state)
+    if criteria.format != "telehealth":
+        near = near.union(select(Location.therapist_id).where(Location.state.in_(criteria.in_person_states)))
     where: list[ColumnElement[bool]] = [
-        {"telehealth": online, "in_person": in_person}.get(criteria.format, or_(online, in_person))
+        Therapist.id.in_(near),
+        {"telehealth": online, "in_person": in_person}.get(criteria.format, or_(online, in_person)),
     ]
     if criteria.population:
         where.append(_has(Population, "population", criteria.population))
@@ -162,7 +167,11 @@ def search(session: Session, *, criteria: Criteria, limit: int = 3, offset: int 
     """
     ranks = _rank_columns(criteria)
     query = (
-        select(Therapist.id, *[column.label(name) for name, column in ranks.items()])
+        select(
+            Therapist.id,
+            *[column.label(name) for name, column in ranks.items()],
+            func.count().over().label("total"),  # all matches, counted in the same pass
+        )
         .where(*_filters(criteria))
         .order_by(*[column.desc() for column in ranks.values()], Therapist.id)
         .limit(limit)
@@ -183,7 +192,7 @@ def search(session: Session, *, criteria: Criteria, limit: int = 3, offset: int 
         )
         for row in rows
     ]
-    total = count(session, criteria=criteria) if len(rows) == limit or offset else len(rows)
+    total = int(rows[0].total) if rows else (count(session, criteria=criteria) if offset else 0)
     return Page(matches=matches, total=total, offset=offset)
 
 
