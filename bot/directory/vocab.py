@@ -98,11 +98,6 @@ class Vocab:
         wanted = set(keys)
         return [self.label(group, key) for key in self.data[group] if key in wanted]
 
-    def words(self, name: str) -> list[str]:
-        """A plain word list (no_preference, insurance answers)."""
-        value = self.data[name]
-        return list(value)
-
     @cached_property
     def state_codes(self) -> list[str]:
         """The 50 states and DC, as postal codes."""
@@ -148,13 +143,13 @@ class Vocab:
         """Terms of one group in a tokenised text; overlapping matches keep the longest."""
         from spacy.util import filter_spans
 
-        matcher = self._matcher(group)
-        spans = [doc[start:end] for _, start, end in matcher(doc)]
-        keep = {(span.start, span.end) for span in filter_spans(spans)}
-        hits = {}
-        for match_id, start, end in matcher(doc):
-            if (start, end) in keep:
-                hits[(start, end)] = Hit(group, doc.vocab.strings[match_id], start, end)
+        matches = self._matcher(group)(doc)
+        keep = {(span.start, span.end) for span in filter_spans([doc[start:end] for _, start, end in matches])}
+        hits = {
+            (start, end): Hit(group, doc.vocab.strings[match_id], start, end)
+            for match_id, start, end in matches
+            if (start, end) in keep
+        }
         return sorted(hits.values(), key=lambda hit: hit.start)
 
     def keys_in(self, doc: Doc, group: str) -> list[str]:
