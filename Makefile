@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore
 
-.PHONY: help setup run train test lint typecheck unit validate rasa-test bench lock clean services
+.PHONY: help setup run train test lint typecheck unit validate rasa-test bench lock clean services browser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,7 +30,24 @@ $(STAMP): requirements.lock requirements-model.txt
 	$(PY) -m pip check
 	@touch $@
 
-setup: $(STAMP) ## Create .venv from Python 3.10 and install the locked dependencies
+WEB_STAMP := bot/web/node_modules/.installed
+CHROMIUM ?= /usr/bin/chromium
+
+# The chat page's browser packages (socket.io client; axe-core for the tests), exact versions from package-lock.json.
+$(WEB_STAMP): bot/web/package.json bot/web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 18 or newer) is required for the chat page's packages."; exit 1; }
+	npm ci --prefix bot/web --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(STAMP) $(WEB_STAMP) ## Create .venv from Python 3.10 and install the locked Python and npm dependencies
+
+browser: ## Install Debian's chromium for the end-to-end tests, if it is missing
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium >/dev/null || \
+		{ $$SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium >/dev/null; } || \
+		{ echo "Could not install chromium (apt-get install chromium); the browser tests need it at $(CHROMIUM)."; exit 1; }; }
+	@$(CHROMIUM) --version
 
 run: setup ## Set up, train if needed, and start the assistant (chat at http://localhost:8080)
 	$(PY) -m bot init-env
@@ -48,7 +65,7 @@ typecheck: setup ## mypy
 validate: setup ## rasa data validate
 	$(RASA) data validate --domain domain.yml --data data --config config.yml
 
-unit: train ## pytest: unit tests and live checks over REST (starts the stack on spare ports)
+unit: train browser ## pytest: unit tests, live checks over REST and socket.io, browser tests (starts the stack on spare ports)
 	$(PY) -m pytest -q
 
 rasa-test: train ## Rasa test stories and the NLU evaluation on the held-out set
@@ -61,7 +78,7 @@ services: ## Start PostgreSQL on loopback if it is installed but stopped (tests 
 	@bash .ci/services.sh
 
 test: setup ## Everything CI runs: lint, types, validate, pytest, Rasa tests, NLU F1 >= 0.90
-	$(MAKE) --no-print-directory services
+	$(MAKE) --no-print-directory services browser
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(MAKE) --no-print-directory train
 	$(MAKE) --no-print-directory rasa-test

@@ -41,6 +41,8 @@ class Settings:
     database_url: str
     retention_days: int
     model_path: Path
+    web_origins: tuple[str, ...]
+    rasa_public_url: str
 
     @property
     def rasa_url(self) -> str:
@@ -58,24 +60,37 @@ class Settings:
         return f"http://{self.web_host}:{self.web_port}"
 
 
+def _origins(raw: str, web_port: int) -> tuple[str, ...]:
+    """Allowed browser origins: a comma-separated list, or the chat page's own addresses."""
+    listed = tuple(item.strip().rstrip("/") for item in raw.split(",") if item.strip())
+    return listed or (f"http://localhost:{web_port}", f"http://127.0.0.1:{web_port}")
+
+
 def build_settings() -> Settings:
     """Build settings from the environment (and `.env`), without caching."""
     load_dotenv(PROJECT_ROOT / ".env", override=False)
     var_dir = Path(os.environ.get("BOT_VAR_DIR", str(PROJECT_ROOT / "var")))
+    rasa_host = os.environ.get("RASA_HOST", "127.0.0.1")
+    rasa_port = _int("RASA_PORT", 5005)
+    web_port = _int("WEB_PORT", 8080)
     return Settings(
         project_root=PROJECT_ROOT,
         var_dir=var_dir,
-        rasa_host=os.environ.get("RASA_HOST", "127.0.0.1"),
-        rasa_port=_int("RASA_PORT", 5005),
+        rasa_host=rasa_host,
+        rasa_port=rasa_port,
         rasa_api_token=os.environ.get("RASA_API_TOKEN", ""),
         action_host=os.environ.get("ACTION_HOST", "127.0.0.1"),
         action_port=_int("ACTION_PORT", 5055),
         web_host=os.environ.get("WEB_HOST", "127.0.0.1"),
-        web_port=_int("WEB_PORT", 8080),
+        web_port=web_port,
         tracker_store_url=os.environ.get("TRACKER_STORE_URL", f"sqlite:///{var_dir / 'tracker.db'}"),
         database_url=os.environ.get("DATABASE_URL", "") or f"sqlite:///{var_dir / 'directory.db'}",
         retention_days=_int("RETENTION_DAYS", 30),
         model_path=Path(os.environ.get("RASA_MODEL", str(PROJECT_ROOT / "models" / "current.tar.gz"))),
+        web_origins=_origins(os.environ.get("WEB_ORIGINS", ""), web_port),
+        rasa_public_url=(
+            os.environ.get("RASA_PUBLIC_URL", "").strip().rstrip("/") or f"http://{rasa_host}:{rasa_port}"
+        ),
     )
 
 

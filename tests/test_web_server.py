@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -12,13 +13,18 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.web.server import SECURITY_HEADERS, create_app, load_messages
+from bot.web import server
+from bot.web.server import create_app, load_messages, load_widget_texts, security_headers
 
 SENDER = "test_sender-0123"
 UNREACHABLE = "The assistant can't be reached right now. Your message was not lost; please try again."
+PUBLIC_RASA = "http://127.0.0.1:5005"
+TOKEN = "test-token-123"
+SESSION = "0123456789abcdef0123456789abcdef"
 EXPECTED_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self' http://127.0.0.1:5005 ws://127.0.0.1:5005; img-src 'self' data: blob:; font-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 STUB_REPLY = [
     {"recipient_id": SENDER, "text": "Hello.\n\nSecond paragraph."},
@@ -47,8 +53,22 @@ def _stub_rasa(received: list[Any], *, delay: float = 0.0, status: int = 200) ->
             return web.json_response({"error": "boom"}, status=status)
         return web.json_response(STUB_REPLY)
 
+    async def execute(request: web.Request) -> web.Response:
+        received.append(
+            {
+                "path": request.path,
+                "token": request.query.get("token"),
+                "include_events": request.query.get("include_events"),
+                "body": await request.json(),
+            }
+        )
+        if status != 200:
+            return web.json_response({"error": "boom"}, status=status)
+        return web.json_response({"tracker": None, "messages": []})
+
     app = web.Application()
     app.router.add_post("/webhooks/rest/webhook", webhook)
+    app.router.add_post("/conversations/{sender}/execute", execute)
     return app
 
 
@@ -64,7 +84,8 @@ def _run(check: Check, rasa_url: str | None = None, **rasa_kwargs: Any) -> list[
             await stub.start_server()
             url = str(stub.make_url("")).rstrip("/")
         timeout = 0.3 if rasa_kwargs.get("delay") else 10.0
-        client = TestClient(TestServer(create_app(url, rasa_timeout=timeout), host="127.0.0.1"))
+        app = create_app(url, rasa_timeout=timeout, public_rasa_url=PUBLIC_RASA, api_token=TOKEN)
+        client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         try:
             await check(client)
@@ -83,8 +104,110 @@ def _assert_security_headers(resp: Any) -> None:
     assert resp.headers["Referrer-Policy"] == "no-referrer"
 
 
-def test_security_header_constant_matches_spec() -> None:
-    assert SECURITY_HEADERS["Content-Security-Policy"] == EXPECTED_CSP
+def test_csp_names_only_this_page_and_the_rasa_server() -> None:
+    assert security_headers(PUBLIC_RASA)["Content-Security-Policy"] == EXPECTED_CSP
+    secure = security_headers("https://chat.example.org/")["Content-Security-Policy"]
+    assert "connect-src 'self' https://chat.example.org wss://chat.example.org;" in secure
+    assert "unsafe-inline" not in secure and "unsafe-eval" not in secure
+
+
+@pytest.mark.parametrize("url", ["", "127.0.0.1:5005", "javascript:alert(1)", "ftp://x.org"])
+def test_bad_public_rasa_url_is_refused_at_start(url: str) -> None:
+    with pytest.raises(ValueError, match="RASA_PUBLIC_URL"):
+        security_headers(url)
+
+
+def test_config_tells_the_widget_where_and_how_to_talk() -> None:
+    async def check(client: TestClient) -> None:
+        resp = await client.get("/config.json")
+        assert resp.status == 200
+        _assert_security_headers(resp)
+        config = await resp.json()
+        assert config["socket_url"] == PUBLIC_RASA
+        assert config["socket_path"] == "/socket.io"
+        assert config["max_chars"] == 2000
+        assert 1000 <= config["reply_timeout_ms"] <= 60000
+        assert config["texts"] == dict(load_widget_texts())
+        assert "token" not in str(config).lower() and TOKEN not in str(config)
+
+    _run(check)
+
+
+def test_widget_texts_are_data_and_complete() -> None:
+    texts = load_widget_texts()
+    for key in ("offline", "retrying", "typing", "no_reply", "clear_question", "cleared", "clear_failed"):
+        assert texts[key].strip(), key
+
+
+def test_socket_io_client_is_served_from_the_npm_package() -> None:
+    async def check(client: TestClient) -> None:
+        resp = await client.get("/vendor/socket.io.min.js")
+        assert resp.status == 200
+        assert "javascript" in resp.content_type
+        _assert_security_headers(resp)
+        assert "Socket.IO" in (await resp.text())[:400]
+
+    assert server.SOCKET_IO_CLIENT.is_file(), "make setup installs socket.io-client under bot/web/node_modules"
+    _run(check)
+
+
+def test_missing_socket_io_client_gives_a_clear_503(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.setattr(server, "SOCKET_IO_CLIENT", tmp_path / "missing.js")
+
+    async def check(client: TestClient) -> None:
+        resp = await client.get("/vendor/socket.io.min.js")
+        assert resp.status == 503
+        assert "make setup" in await resp.text()
+
+    _run(check)
+
+
+def test_clear_runs_the_delete_action_through_rasas_api() -> None:
+    async def check(client: TestClient) -> None:
+        resp = await client.post("/api/conversation/clear", json={"session_id": SESSION})
+        assert resp.status == 200
+        assert await resp.json() == {"deleted": True}
+        _assert_security_headers(resp)
+
+    received = _run(check)
+    assert received == [
+        {
+            "path": f"/conversations/{SESSION}/execute",
+            "token": TOKEN,
+            "include_events": "NONE",
+            "body": {"name": "action_delete_conversation"},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"session_id": "short"}, {"session_id": "../../model"}, {"session_id": 1234567890123456}, ["x"], None],
+)
+def test_clear_refuses_a_bad_session_id(body: Any) -> None:
+    async def check(client: TestClient) -> None:
+        resp = await client.post(
+            "/api/conversation/clear", data=json.dumps(body), headers={"Content-Type": "application/json"}
+        )
+        assert resp.status == 400
+        assert await resp.json() == {"error": load_messages()["invalid_session"]}
+
+    assert _run(check) == []
+
+
+def test_clear_reports_failure_when_rasa_fails_or_is_down() -> None:
+    async def check_error(client: TestClient) -> None:
+        resp = await client.post("/api/conversation/clear", json={"session_id": SESSION})
+        assert resp.status == 502
+        assert await resp.json() == {"error": load_messages()["clear_failed"]}
+
+    async def check_down(client: TestClient) -> None:
+        resp = await client.post("/api/conversation/clear", json={"session_id": SESSION})
+        assert resp.status == 503
+        assert await resp.json() == {"error": load_messages()["clear_failed"]}
+
+    assert len(_run(check_error, status=500)) == 1
+    _run(check_down, rasa_url=f"http://127.0.0.1:{_free_port()}")
 
 
 def test_index_is_served_with_security_headers() -> None:

@@ -50,6 +50,11 @@ def _errors() -> dict[str, str]:
     return data
 
 
+def error_text(key: str) -> str:
+    """User-facing text of a channel error, from channel_messages.yml."""
+    return _errors()[key]
+
+
 async def render(response_name: str, slots: dict[str, Any], channel: str) -> dict[str, Any] | None:
     """Render a domain response with the given slot values, as Rasa's NLG would."""
     domain = _domain()

@@ -1,12 +1,17 @@
-"""Serve the chat page and proxy chat messages to Rasa's REST channel.
+"""Serve the chat page; the widget talks to Rasa's socket.io channel directly.
 
 Routes:
-    GET  /             the chat page (static/index.html)
-    GET  /static/...   the page's script and stylesheet
-    GET  /healthz      {"status": "ok"}
-    POST /api/message  {"sender": str, "message": str} -> Rasa's list of bot messages
+    GET  /                        the chat page (static/index.html)
+    GET  /static/...              the page's script and stylesheet
+    GET  /vendor/socket.io.min.js the socket.io client (npm package socket.io-client, installed by make setup)
+    GET  /config.json             where the widget connects, its limits and its wording
+    GET  /healthz                 {"status": "ok"}
+    POST /api/conversation/clear  {"session_id": str}: deletes that conversation on the Rasa server
+    POST /api/message             {"sender": str, "message": str} -> Rasa's list of bot messages (REST proxy,
+                                  for clients without socket.io)
 
-User-facing error wording lives in ``messages.yml`` next to this module. Run with
+User-facing wording lives in ``messages.yml`` next to this module. Every response carries a strict
+Content-Security-Policy whose ``connect-src`` names only this page and the Rasa server. Run with
 ``python -m bot.web.server``; host and port come from ``bot.settings``.
 """
 
@@ -21,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import yaml
@@ -33,6 +39,11 @@ logger = logging.getLogger("bot.web.server")  # stable name, also under `python 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 MESSAGES_FILE = WEB_DIR / "messages.yml"
+SOCKET_IO_CLIENT = WEB_DIR / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+SOCKET_IO_PATH = "/socket.io"
+REPLY_TIMEOUT_MS = 20000
+DELETE_ACTION = "action_delete_conversation"
+SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 RASA_WEBHOOK_PATH = "/webhooks/rest/webhook"
 RASA_TIMEOUT_SECONDS = 10.0
@@ -51,21 +62,16 @@ REQUIRED_MESSAGE_KEYS = frozenset(
         "request_too_large",
         "rasa_unavailable",
         "rasa_error",
-    }
-)
-
-SECURITY_HEADERS: Mapping[str, str] = MappingProxyType(
-    {
-        "Content-Security-Policy": (
-            "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-            "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
-        ),
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
+        "invalid_session",
+        "clear_failed",
     }
 )
 
 RASA_URL_KEY = web.AppKey("rasa_url", str)
+PUBLIC_RASA_URL_KEY = web.AppKey("public_rasa_url", str)
+API_TOKEN_KEY = web.AppKey("api_token", str)
+HEADERS_KEY = web.AppKey("headers", Mapping)
+REPLY_TIMEOUT_KEY = web.AppKey("reply_timeout_ms", int)
 RASA_TIMEOUT_KEY = web.AppKey("rasa_timeout", float)
 RASA_SESSION_KEY = web.AppKey("rasa_session", aiohttp.ClientSession)
 
@@ -77,6 +83,59 @@ class InvalidRequest(Exception):
         super().__init__(key)
         self.key = key
         self.status = status
+
+
+def security_headers(public_rasa_url: str) -> Mapping[str, str]:
+    """The headers every response carries, with the Rasa server as the only other connect source.
+
+    Args:
+        public_rasa_url: The Rasa server as the browser reaches it, e.g. ``http://127.0.0.1:5005``.
+
+    Returns:
+        A read-only mapping of header name to value.
+    """
+    parts = urlsplit(public_rasa_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"RASA_PUBLIC_URL must be an http(s) URL, got {public_rasa_url!r}")
+    socket_scheme = "wss" if parts.scheme == "https" else "ws"
+    connect = f"'self' {parts.scheme}://{parts.netloc} {socket_scheme}://{parts.netloc}"
+    return MappingProxyType(
+        {
+            "Content-Security-Policy": (
+                f"default-src 'none'; script-src 'self'; style-src 'self'; connect-src {connect}; "
+                "img-src 'self' data: blob:; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                "base-uri 'none'; object-src 'none'"
+            ),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "Cross-Origin-Opener-Policy": "same-origin",
+            "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+        }
+    )
+
+
+@lru_cache(maxsize=1)
+def load_widget_texts(path: Path = MESSAGES_FILE) -> Mapping[str, str]:
+    """Load the widget's wording (the ``widget`` mapping of ``messages.yml``), once per process.
+
+    Args:
+        path: The YAML file.
+
+    Returns:
+        A read-only mapping of text key to user-facing text.
+
+    Raises:
+        ValueError: If the mapping is missing or a value is not non-empty text.
+    """
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    texts = data.get("widget") if isinstance(data, dict) else None
+    if not isinstance(texts, dict) or not texts:
+        raise ValueError(f"{path} must contain a 'widget' mapping")
+    bad = sorted(str(k) for k, v in texts.items() if not isinstance(v, str) or not v.strip())
+    if bad:
+        raise ValueError(f"{path}: these widget texts must be non-empty text: {', '.join(bad)}")
+    return MappingProxyType({str(key): str(text).strip() for key, text in texts.items()})
 
 
 @lru_cache(maxsize=1)
@@ -150,7 +209,7 @@ def validate_payload(body: Any) -> tuple[str, str]:
 
 async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Add the CSP and related headers to every response, including errors and static files."""
-    for name, value in SECURITY_HEADERS.items():
+    for name, value in request.app[HEADERS_KEY].items():
         response.headers[name] = value
 
 
@@ -172,6 +231,81 @@ async def handle_index(request: web.Request) -> web.FileResponse:
         The contents of ``static/index.html``.
     """
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def handle_socket_client(request: web.Request) -> web.StreamResponse:
+    """Serve the socket.io client script installed from npm.
+
+    Args:
+        request: The incoming request.
+
+    Returns:
+        The minified client, or 503 with a plain explanation when ``make setup`` has not installed it.
+    """
+    if not SOCKET_IO_CLIENT.is_file():
+        logger.error("%s is missing: run `make setup` to install the web widget's packages", SOCKET_IO_CLIENT)
+        return web.Response(status=503, text="socket.io client not installed; run make setup")
+    return web.FileResponse(SOCKET_IO_CLIENT, headers={"Cache-Control": "public, max-age=3600"})
+
+
+async def handle_config(request: web.Request) -> web.Response:
+    """Tell the widget where Rasa's socket.io channel is, its limits and its wording.
+
+    Args:
+        request: The incoming request.
+
+    Returns:
+        ``{"socket_url", "socket_path", "max_chars", "reply_timeout_ms", "texts"}``.
+    """
+    return web.json_response(
+        {
+            "socket_url": request.app[PUBLIC_RASA_URL_KEY],
+            "socket_path": SOCKET_IO_PATH,
+            "max_chars": MAX_MESSAGE_CHARS,
+            "reply_timeout_ms": request.app[REPLY_TIMEOUT_KEY],
+            "texts": dict(load_widget_texts()),
+        },
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+async def handle_clear(request: web.Request) -> web.Response:
+    """Delete one conversation on the Rasa server (the widget's "Clear my conversation").
+
+    The session id is a random secret only that browser tab knows. Rasa's HTTP API runs
+    ``action_delete_conversation``, which makes the tracker store delete every stored event of the
+    conversation; this works even when the action server is down.
+
+    Args:
+        request: A POST request with JSON ``{"session_id": str}``.
+
+    Returns:
+        ``{"deleted": true}``, or ``{"error": ...}`` with status 400, 502 or 503.
+    """
+    try:
+        body = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        return error_response("request_too_large", 413)
+    except ValueError:
+        return error_response("invalid_json", 400)
+    session_id = body.get("session_id") if isinstance(body, dict) else None
+    if not isinstance(session_id, str) or SESSION_ID_PATTERN.fullmatch(session_id) is None:
+        return error_response("invalid_session", 400)
+    url = f"{request.app[RASA_URL_KEY]}/conversations/{session_id}/execute"
+    try:
+        async with request.app[RASA_SESSION_KEY].post(
+            url,
+            params={"token": request.app[API_TOKEN_KEY], "include_events": "NONE"},
+            json={"name": DELETE_ACTION},
+        ) as resp:
+            if resp.status != 200:
+                logger.warning("Rasa answered the deletion with HTTP %d", resp.status)
+                return error_response("clear_failed", 502)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        logger.warning("Rasa at %s is unreachable: %s", request.app[RASA_URL_KEY], type(exc).__name__)
+        return error_response("clear_failed", 503)
+    logger.info("A conversation was deleted at the user's request from the web page.")
+    return web.json_response({"deleted": True})
 
 
 async def handle_healthz(request: web.Request) -> web.Response:
@@ -231,25 +365,42 @@ async def handle_message(request: web.Request) -> web.Response:
     return web.json_response(replies)
 
 
-def create_app(rasa_url: str, *, rasa_timeout: float = RASA_TIMEOUT_SECONDS) -> web.Application:
+def create_app(
+    rasa_url: str,
+    *,
+    rasa_timeout: float = RASA_TIMEOUT_SECONDS,
+    public_rasa_url: str | None = None,
+    api_token: str = "",
+    reply_timeout_ms: int = REPLY_TIMEOUT_MS,
+) -> web.Application:
     """Build the web application.
 
     Args:
-        rasa_url: Base URL of the Rasa server, e.g. ``http://127.0.0.1:5005``.
+        rasa_url: Base URL of the Rasa server as this server reaches it, e.g. ``http://127.0.0.1:5005``.
         rasa_timeout: Seconds to wait for Rasa before answering 503.
+        public_rasa_url: The Rasa server as the browser reaches it (defaults to ``rasa_url``).
+        api_token: Token for Rasa's HTTP API (used to delete a conversation).
+        reply_timeout_ms: How long the widget waits for a reply before it re-sends the message.
 
     Returns:
         The configured aiohttp application (not yet running).
     """
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[RASA_URL_KEY] = rasa_url.rstrip("/")
+    app[PUBLIC_RASA_URL_KEY] = (public_rasa_url or rasa_url).rstrip("/")
+    app[API_TOKEN_KEY] = api_token
+    app[REPLY_TIMEOUT_KEY] = int(reply_timeout_ms)
+    app[HEADERS_KEY] = security_headers(app[PUBLIC_RASA_URL_KEY])
     app[RASA_TIMEOUT_KEY] = float(rasa_timeout)
     app.cleanup_ctx.append(_rasa_session)
     # aiosignal 1.4's Signal typing does not match aiohttp 3.9's callback annotation.
     app.on_response_prepare.append(_add_security_headers)  # type: ignore[arg-type]
     app.router.add_get("/", handle_index)
     app.router.add_get("/healthz", handle_healthz)
+    app.router.add_get("/config.json", handle_config)
+    app.router.add_get("/vendor/socket.io.min.js", handle_socket_client)
     app.router.add_post("/api/message", handle_message)
+    app.router.add_post("/api/conversation/clear", handle_clear)
     app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)
     return app
 
@@ -259,7 +410,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     load_messages()  # fail fast on a broken messages.yml
-    app = create_app(settings.rasa_url)
+    load_widget_texts()
+    if not SOCKET_IO_CLIENT.is_file():
+        raise SystemExit(f"{SOCKET_IO_CLIENT} is missing: run `make setup` to install the web widget's packages.")
+    app = create_app(settings.rasa_url, public_rasa_url=settings.rasa_public_url, api_token=settings.rasa_api_token)
     logger.info("Chat page on %s, talking to Rasa at %s", settings.web_url, settings.rasa_url)
     web.run_app(app, host=settings.web_host, port=settings.web_port, print=None)
 
