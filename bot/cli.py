@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_therapists(sub)
 
+    from bot.channels.telegram_cli import add_parser as add_telegram
+
+    add_telegram(sub)
+
     nlu = sub.add_parser("nlu-report", help="check intent macro-F1 in a `rasa test` intent report")
     nlu.add_argument("report", help="path of intent_report.json")
     nlu.add_argument("--min-f1", type=float, default=0.90)

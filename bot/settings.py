@@ -43,6 +43,15 @@ class Settings:
     model_path: Path
     web_origins: tuple[str, ...]
     rasa_public_url: str
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_number: str = ""
+    twilio_webhook_url: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+    telegram_token: str = ""
+    telegram_secret_token: str = ""
+    telegram_webhook_url: str = ""
+    telegram_api_base: str = "https://api.telegram.org"
 
     @property
     def rasa_url(self) -> str:
@@ -91,6 +100,15 @@ def build_settings() -> Settings:
         rasa_public_url=(
             os.environ.get("RASA_PUBLIC_URL", "").strip().rstrip("/") or f"http://{rasa_host}:{rasa_port}"
         ),
+        twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID", "").strip(),
+        twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN", "").strip(),
+        twilio_number=os.environ.get("TWILIO_NUMBER", "").strip(),
+        twilio_webhook_url=os.environ.get("TWILIO_WEBHOOK_URL", "").strip(),
+        twilio_api_base=os.environ.get("TWILIO_API_BASE", "").strip().rstrip("/") or "https://api.twilio.com",
+        telegram_token=os.environ.get("TELEGRAM_TOKEN", "").strip(),
+        telegram_secret_token=os.environ.get("TELEGRAM_SECRET_TOKEN", "").strip(),
+        telegram_webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip(),
+        telegram_api_base=os.environ.get("TELEGRAM_API_BASE", "").strip().rstrip("/") or "https://api.telegram.org",
     )
 
 

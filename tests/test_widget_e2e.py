@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from playwright.sync_api import Browser, BrowserContext, FloatRect, Page, expect
 from bot.settings import PROJECT_ROOT, Settings
 from bot.web.server import create_app
 from tests.conftest import fetch_tracker, free_port, live_stack
+from tests.platform_standins import LoopServer
 
 pytestmark = pytest.mark.live
 
@@ -394,35 +394,17 @@ def test_no_serious_accessibility_violations(stack: Settings, browser: Browser) 
 # ---------- a scripted socket.io server instead of Rasa ----------
 
 
-def _stop_loop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
-    """Cancel what is still running on a server thread's loop (socket.io's ping tasks), then stop it."""
-
-    async def cancel_rest() -> None:
-        current = asyncio.current_task()
-        for task in asyncio.all_tasks():
-            if task is not current:
-                task.cancel()
-
-    asyncio.run_coroutine_threadsafe(cancel_rest(), loop).result(timeout=10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=5)
-
-
-class FakeRasa:
+class FakeRasa(LoopServer):
     """A socket.io server speaking the widget's protocol, answering from a script, on its own thread."""
 
     def __init__(self, origins: list[str], port: int) -> None:
-        self.port = port
+        super().__init__(port)
         self.origins = origins
         self.received: list[dict[str, Any]] = []
         self.reply: Callable[[str], list[dict[str, Any]]] = lambda text: [{"text": f"You said: {text}"}]
         self.first_delay: dict[str, float] = {}  # text -> seconds to wait the first time it arrives
-        self.loop = asyncio.new_event_loop()
-        self.runner: web.AppRunner | None = None
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
 
-    def _app(self) -> web.Application:
+    def app(self) -> web.Application:
         sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=self.origins)
         app = web.Application()
         sio.attach(app)
@@ -446,47 +428,17 @@ class FakeRasa:
 
         return app
 
-    def _call(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
 
-    def start(self) -> None:
-        async def go() -> None:
-            self.runner = web.AppRunner(self._app())
-            await self.runner.setup()
-            await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-
-        self._call(go())
-
-    def stop(self) -> None:
-        if self.runner is not None:
-            self._call(self.runner.cleanup())
-            self.runner = None
-
-    def close(self) -> None:
-        self.stop()
-        _stop_loop(self.loop, self.thread)
-
-
-class PageServer:
+class PageServer(LoopServer):
     """The real page server (bot.web.server) in this process, pointed at the fake Rasa."""
 
     def __init__(self, rasa_url: str, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+        super().__init__(port)
+        self.url = self.base_url
+        self.rasa_url = rasa_url
 
-        async def go() -> web.AppRunner:
-            runner = web.AppRunner(create_app(rasa_url, api_token="t", reply_timeout_ms=3000))
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            return runner
-
-        self.runner = asyncio.run_coroutine_threadsafe(go(), self.loop).result(timeout=10)
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=10)
-        _stop_loop(self.loop, self.thread)
+    def app(self) -> web.Application:
+        return create_app(self.rasa_url, api_token="t", reply_timeout_ms=3000)
 
 
 @pytest.fixture()
@@ -494,6 +446,7 @@ def fake() -> Iterator[tuple[FakeRasa, PageServer]]:
     page_port, rasa_port = free_port(), free_port()
     rasa = FakeRasa([f"http://127.0.0.1:{page_port}"], rasa_port)
     pages = PageServer(f"http://127.0.0.1:{rasa_port}", page_port)
+    pages.start()
     yield rasa, pages
     pages.close()
     rasa.close()
