@@ -50,6 +50,15 @@ def _errors() -> dict[str, str]:
     return data
 
 
+def add_health_route(webhook: Blueprint) -> None:
+    """GET / on a channel's blueprint answers ``{"status": "ok"}``, as Rasa's channels do."""
+
+    async def health(_: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    webhook.add_route(health, "/", methods=["GET"])
+
+
 def error_text(key: str) -> str:
     """User-facing text of a channel error, from channel_messages.yml."""
     return _errors()[key]
@@ -116,9 +125,7 @@ class SafeRestInput(RestInput):
         """The channel's routes: GET / (health) and POST /webhook."""
         webhook = Blueprint(f"safe_webhook_{type(self).__name__}", __name__)
 
-        @webhook.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        add_health_route(webhook)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

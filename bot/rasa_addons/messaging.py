@@ -47,7 +47,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels.outbound import RetryPolicy, post_with_retry
 from bot.channels.render import Option, Outgoing, answer_to_payload, render_sms, render_telegram
 from bot.crisis.helplines import resource_markers
-from bot.rasa_addons.channels import MAX_MESSAGE_CHARS, ensure_safe_reply
+from bot.rasa_addons.channels import MAX_MESSAGE_CHARS, add_health_route, ensure_safe_reply
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -182,9 +182,7 @@ class TwilioSMSInput(TwilioInput):
         """Routes: GET / (health) and POST /webhook."""
         webhook = Blueprint(f"safe_twilio_{id(self)}", __name__)
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        add_health_route(webhook)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -301,9 +299,7 @@ class TelegramBotInput(TelegramInput):
         """Routes: GET / (health) and POST /webhook."""
         webhook = Blueprint(f"safe_telegram_{id(self)}", __name__)
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        add_health_route(webhook)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -372,21 +368,24 @@ class TelegramBotInput(TelegramInput):
     async def send(self, chat_id: str, messages: list[Outgoing]) -> bool:
         """Send messages in order with ``sendMessage``; True when all were accepted."""
         delivered = True
-        for message in messages:
-            body: dict[str, Any] = {"chat_id": chat_id, "text": message.text}
-            if message.options:
-                body["reply_markup"] = {
-                    "inline_keyboard": [
-                        [{"text": option.title, "callback_data": self.callback_data(option)}]
-                        for option in message.options
-                    ]
-                }
-            delivered = await self.call("sendMessage", body) and delivered
+        async with aiohttp.ClientSession() as session:  # one connection for the whole turn
+            for message in messages:
+                body: dict[str, Any] = {"chat_id": chat_id, "text": message.text}
+                if message.options:
+                    body["reply_markup"] = {
+                        "inline_keyboard": [
+                            [{"text": option.title, "callback_data": self.callback_data(option)}]
+                            for option in message.options
+                        ]
+                    }
+                delivered = await self.call("sendMessage", body, session) and delivered
         return delivered
 
-    async def call(self, method: str, body: dict[str, Any]) -> bool:
+    async def call(self, method: str, body: dict[str, Any], session: aiohttp.ClientSession | None = None) -> bool:
         """Call one Bot API method with retries; True when Telegram answered ``ok``."""
+        if session is None:
+            async with aiohttp.ClientSession() as own:
+                return await self.call(method, body, own)
         url = f"{self.api_base}/bot{self.access_token}/{method}"
-        async with aiohttp.ClientSession() as session:
-            result = await post_with_retry(session, url, what=f"Telegram {method}", policy=self.retry, json=body)
+        result = await post_with_retry(session, url, what=f"Telegram {method}", policy=self.retry, json=body)
         return result.ok and isinstance(result.body, dict) and bool(result.body.get("ok"))

@@ -29,12 +29,10 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
-from sanic import Blueprint, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic import Blueprint
 from socketio import AsyncServer
 
-from bot.rasa_addons.channels import MAX_MESSAGE_CHARS, ensure_safe_reply, error_text
+from bot.rasa_addons.channels import MAX_MESSAGE_CHARS, add_health_route, ensure_safe_reply, error_text
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -102,9 +100,7 @@ class SafeSocketIOInput(SocketIOInput):
         self.sio = sio
         namespace = self.namespace
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        add_health_route(webhook)
 
         @sio.on("connect", namespace=namespace)
         async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None = None) -> bool:
