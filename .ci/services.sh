@@ -9,4 +9,10 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432
   done
   for _ in $(seq 1 20); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
 fi
+# RabbitMQ: the review ingest's tests read events from it.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if command -v rabbitmq-server >/dev/null 2>&1 && ! port_open 5672; then
+  rabbitmq-server -detached || true
+  for _ in $(seq 1 60); do port_open 5672 && break; sleep 1; done
+fi
 exit 0

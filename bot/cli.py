@@ -43,13 +43,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         train(settings)
     print("Starting the action server, the Rasa server and the web page (Rasa takes about 30 s)...")
     try:
-        with stack.running(settings) as started:
+        with stack.running(settings, with_review=True) as started:
             print(
                 "\nReady.\n"
                 f"  Chat in your browser:  {settings.web_url}\n"
                 f"  REST channel:          {settings.rasa_url}/webhooks/rest/webhook\n"
                 f"  Rasa HTTP API:         {settings.rasa_url} (token: RASA_API_TOKEN in .env)\n"
                 f"  Action server:         http://{settings.action_host}:{settings.action_port}\n"
+                f"  Clinician review:      {settings.review_url} (add a user: python -m bot review add-user NAME)\n"
                 "Press Ctrl-C to stop everything.",
                 flush=True,
             )
@@ -91,6 +92,18 @@ def _cmd_crisis_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_anonymize(args: argparse.Namespace) -> int:
+    from bot.review.anonymize import Pseudonyms, get_anonymizer
+
+    anonymizer = get_anonymizer()
+    pseudonyms = Pseudonyms()  # stdin is one conversation: the same person keeps one placeholder
+    for line in sys.stdin:
+        if args.each_line_apart:
+            pseudonyms = Pseudonyms()
+        print(anonymizer.anonymize(line.rstrip("\n"), pseudonyms), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -112,6 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     crisis.add_argument("--verbose", action="store_true", help="include the matched phrases")
     crisis.add_argument("--echo", action="store_true", help="include the message text in each line")
     crisis.set_defaults(func=_cmd_crisis_check)
+
+    anonymize = sub.add_parser(
+        "anonymize", help="read lines on stdin, write them anonymized (placeholders consistent across the input)"
+    )
+    anonymize.add_argument(
+        "--each-line-apart", action="store_true", help="number placeholders afresh on every line"
+    )
+    anonymize.set_defaults(func=_cmd_anonymize)
+
+    from bot.review.cli import add_parser as add_review
+
+    add_review(sub)
 
     from bot.directory.cli import add_parser as add_therapists
 

@@ -52,6 +52,14 @@ class Settings:
     telegram_secret_token: str = ""
     telegram_webhook_url: str = ""
     telegram_api_base: str = "https://api.telegram.org"
+    review_database_url: str = ""
+    event_broker_db: Path = Path("var/events.db")
+    review_hash_key: str = ""
+    review_host: str = "127.0.0.1"
+    review_port: int = 8090
+    review_session_minutes: int = 30
+    rabbitmq_url: str = ""
+    rabbitmq_queue: str = "rasa_events"
 
     @property
     def rasa_url(self) -> str:
@@ -62,6 +70,16 @@ class Settings:
     def action_url(self) -> str:
         """Webhook URL of the action server."""
         return f"http://{self.action_host}:{self.action_port}/webhook"
+
+    @property
+    def event_broker_url(self) -> str:
+        """SQLAlchemy URL of the SQL event broker's database (Rasa writes it, ingest reads it)."""
+        return f"sqlite:///{self.event_broker_db}"
+
+    @property
+    def review_url(self) -> str:
+        """URL of the clinicians' review app."""
+        return f"http://{self.review_host}:{self.review_port}"
 
     @property
     def web_url(self) -> str:
@@ -109,6 +127,14 @@ def build_settings() -> Settings:
         telegram_secret_token=os.environ.get("TELEGRAM_SECRET_TOKEN", "").strip(),
         telegram_webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip(),
         telegram_api_base=os.environ.get("TELEGRAM_API_BASE", "").strip().rstrip("/") or "https://api.telegram.org",
+        review_database_url=os.environ.get("REVIEW_DATABASE_URL", "") or f"sqlite:///{var_dir / 'review.db'}",
+        event_broker_db=Path(os.environ.get("EVENT_BROKER_DB", "") or var_dir / "events.db"),
+        review_hash_key=os.environ.get("REVIEW_HASH_KEY", "").strip(),
+        review_host=os.environ.get("REVIEW_HOST", "127.0.0.1"),
+        review_port=_int("REVIEW_PORT", 8090),
+        review_session_minutes=_int("REVIEW_SESSION_MINUTES", 30),
+        rabbitmq_url=os.environ.get("RABBITMQ_URL", "").strip(),
+        rabbitmq_queue=os.environ.get("RABBITMQ_QUEUE", "").strip() or "rasa_events",
     )
 
 

@@ -49,6 +49,9 @@ def child_environment(settings: Settings) -> dict[str, str]:
             "ACTION_ENDPOINT_URL": settings.action_url,
             "TRACKER_STORE_URL": settings.tracker_store_url,
             "DATABASE_URL": settings.database_url,
+            "EVENT_BROKER_DB": str(settings.event_broker_db),
+            "REVIEW_DATABASE_URL": settings.review_database_url,
+            "REVIEW_PORT": str(settings.review_port),
             "BOT_VAR_DIR": str(settings.var_dir),
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -59,13 +62,16 @@ def child_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def services(settings: Settings, *, with_actions: bool = True, with_web: bool = True) -> list[Service]:
+def services(
+    settings: Settings, *, with_actions: bool = True, with_web: bool = True, with_review: bool = False
+) -> list[Service]:
     """The processes of the stack, in start order.
 
     Args:
         settings: Ports, hosts, model and token.
         with_actions: Start the action server.
         with_web: Start the web page server.
+        with_review: Start the review service (the clinicians' app and the ingest).
 
     Returns:
         The services to start.
@@ -105,6 +111,14 @@ def services(settings: Settings, *, with_actions: bool = True, with_web: bool = 
                 name="web page",
                 argv=[python, "-m", "bot.web.server"],
                 health_url=f"{settings.web_url}/healthz",
+            )
+        )
+    if with_review:
+        result.append(
+            Service(
+                name="review service",
+                argv=[python, "-m", "bot", "review", "serve"],
+                health_url=f"{settings.review_url}/healthz",
             )
         )
     return result
@@ -213,6 +227,7 @@ def running(
     *,
     with_actions: bool = True,
     with_web: bool = True,
+    with_review: bool = False,
     log: IO[bytes] | None = None,
     timeout: float = 180.0,
 ) -> Iterator[list[Service]]:
@@ -222,6 +237,7 @@ def running(
         settings: Ports, hosts, model and token.
         with_actions: Start the action server.
         with_web: Start the web page server.
+        with_review: Start the review service (the clinicians' app and the ingest).
         log: Where the services' output goes (inherits the terminal when None).
         timeout: Seconds each service may take to become ready.
 
@@ -230,6 +246,12 @@ def running(
     """
     env = child_environment(settings)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    from bot.envfile import TOKEN_PLACEHOLDER
+
+    if settings.review_hash_key in ("", TOKEN_PLACEHOLDER):
+        from bot.review.store import ensure_key_file
+
+        ensure_key_file(settings.var_dir)  # before any process could race to create it
     preflight(settings, env)
     if with_actions:
         from bot.directory.cli import ensure_directory
@@ -237,7 +259,7 @@ def running(
         if ensure_directory(settings.database_url):
             logger.info("Seeded the therapist directory with the fictional sample.")
     with started_services(
-        services(settings, with_actions=with_actions, with_web=with_web),
+        services(settings, with_actions=with_actions, with_web=with_web, with_review=with_review),
         cwd=settings.project_root,
         env=env,
         log=log,

@@ -46,6 +46,7 @@ def live_settings(var_dir: Path) -> Settings:
             "RASA_PORT": str(free_port()),
             "ACTION_PORT": str(free_port()),
             "WEB_PORT": str(free_port()),
+            "REVIEW_PORT": str(free_port()),
             "RASA_API_TOKEN": "live-test-token",
         }
     )

@@ -219,6 +219,11 @@ def _city_states() -> dict[str, set[str]]:
     return places
 
 
+def city_names() -> frozenset[str]:
+    """Every US place name of the offline ZIP data, lowercase."""
+    return frozenset(_city_states())
+
+
 def city_states(city: str) -> set[str]:
     """States that have a place with this name (offline)."""
     return set(_city_states().get(city.lower().strip(), set()))

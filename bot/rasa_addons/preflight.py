@@ -41,6 +41,7 @@ def run_checks(root: Path) -> None:
     # endpoints.yml names the action server through this variable; the launcher sets it, and
     # reading the file fails without it, so default it here the same way.
     os.environ.setdefault("ACTION_ENDPOINT_URL", get_settings().action_url)
+    os.environ.setdefault("EVENT_BROKER_DB", str(get_settings().event_broker_db))
     for path in _custom_class_paths(root / "config.yml"):
         try:
             class_from_module_path(path)
@@ -60,6 +61,15 @@ def run_checks(root: Path) -> None:
     if not (isinstance(store_class, type) and issubclass(store_class, TrackerStore)):
         raise RuntimeError(f"{store_config.type!r} is not a tracker store class.")
     store_class(host=store_config.url, domain=None, event_broker=None, **store_config.kwargs)
+
+    # Rasa runs without its event broker, with only a warning, when the class cannot be imported:
+    # clinicians would silently stop seeing conversations.
+    broker_config = read_endpoint_config(str(root / "endpoints.yml"), "event_broker")
+    if broker_config is not None and broker_config.type and "." in broker_config.type:
+        try:
+            class_from_module_path(broker_config.type)
+        except (ImportError, AttributeError) as exc:
+            raise RuntimeError(f"Event broker class {broker_config.type!r} cannot be imported ({exc}).") from exc
 
 
 def main() -> int:

@@ -300,7 +300,9 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
             self._write(tracker, new_events)
             return
         self.delete_sender(tracker.sender_id)
-        await self._stream(tracker, new_events[marker + 1 :])
+        # The deletion action itself goes to the broker (it holds no text), so that the review
+        # store deletes the conversation too; the events before it never leave.
+        await self._stream(tracker, new_events[marker:])
         self._write(tracker, new_events[marker + 1 :], cache=False)
 
     def _stored_event_count(self, sender_id: str) -> int:

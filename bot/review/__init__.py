@@ -1,0 +1,1 @@
+"""Clinician review: anonymization, the review store and the review app."""

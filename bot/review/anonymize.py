@@ -1,0 +1,265 @@
+"""Anonymization of conversation text before anyone but the user sees it.
+
+Presidio's analyzer finds personal data with spaCy's English model (names, places) and with
+recognizers for what our users share (`anonymizer.yml`: ages, dates of birth, addresses, ZIP codes,
+insurance member numbers, handles, profile URLs, and the name that follows "my sister" or "dr.").
+Presidio's anonymizer then replaces each finding with a numbered placeholder that stays the same
+within one conversation: `<PERSON_1>` is the same person in every message of it.
+
+Clinical and relational words ("mother", "partner", "anxious", "cutting") are never removed.
+
+Nothing here runs at import time; `get_anonymizer()` builds the engines on first use.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from presidio_analyzer import AnalyzerEngine, RecognizerResult
+    from presidio_anonymizer import AnonymizerEngine
+    from spacy.language import Language
+
+CONFIG_FILE = Path(__file__).with_name("anonymizer.yml")
+_SPACE = re.compile(r"\s+")
+
+
+def load_config(path: Path = CONFIG_FILE) -> dict[str, Any]:
+    """Read the anonymizer's reviewed data file."""
+    with path.open(encoding="utf-8") as handle:
+        data: dict[str, Any] = yaml.safe_load(handle)
+    return data
+
+
+@dataclass
+class Pseudonyms:
+    """Placeholders for one conversation: the same value always gets the same placeholder.
+
+    Values are compared without case and extra spaces, and a first name alone reuses the
+    placeholder of the full name it began ("Daniel" after "Daniel Ruiz"). With a `hasher`, only
+    keyed hashes of the values are kept (what the review store persists); the values themselves
+    stay in memory (`known`) for as long as this object lives.
+    """
+
+    hasher: Callable[[str], str] | None = None
+    assigned: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    seen: dict[str, list[str]] = field(default_factory=dict)
+
+    def _key(self, kind: str, value: str) -> str:
+        normal = _SPACE.sub(" ", value.strip().lower())
+        return f"{kind}|{self.hasher(normal) if self.hasher else normal}"
+
+    def placeholder(self, kind: str, value: str) -> str:
+        """The placeholder for one value of one kind, numbered in order of first appearance."""
+        if not value.strip():
+            return f"<{kind}>"
+        key = self._key(kind, value)
+        if key in self.assigned:
+            return self.assigned[key]
+        words = value.strip().lower().split()
+        first_key = self._key("PERSON_FIRST", words[0])
+        if kind == "PERSON" and len(words) == 1 and first_key in self.assigned:
+            label = self.assigned[first_key]
+        else:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            label = f"<{kind}_{self.counts[kind]}>"
+            if kind == "PERSON" and len(words) > 1:
+                self.assigned.setdefault(first_key, label)
+        self.assigned[key] = label
+        self.seen.setdefault(kind, []).append(value.strip())
+        return label
+
+    def lookup(self, kind: str, value: str) -> str:
+        """The placeholder already given to a value, or the bare kind (`<PERSON>`) if none was."""
+        return self.assigned.get(self._key(kind, value), f"<{kind}>")
+
+    def known(self, kind: str) -> list[str]:
+        """The values of one kind met by this object, longest first."""
+        return sorted(set(self.seen.get(kind, [])), key=len, reverse=True)
+
+    def to_dict(self) -> dict[str, str]:
+        """What may be stored: value keys (hashed when there is a hasher) and their placeholders."""
+        return dict(self.assigned)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str], hasher: Callable[[str], str] | None = None) -> Pseudonyms:
+        """Restore stored placeholders; numbering goes on after the highest number of each kind."""
+        pseudonyms = cls(hasher=hasher, assigned=dict(data))
+        for label in data.values():
+            kind, _, number = label.strip("<>").rpartition("_")
+            if number.isdigit():
+                pseudonyms.counts[kind] = max(pseudonyms.counts.get(kind, 0), int(number))
+        return pseudonyms
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of personal data in a text."""
+
+    kind: str
+    start: int
+    end: int
+    score: float
+
+
+class Anonymizer:
+    """Finds and replaces personal data in conversation text."""
+
+    def __init__(self, config: dict[str, Any], nlp: Language) -> None:
+        """Build Presidio's engines over an already loaded spaCy pipeline.
+
+        Args:
+            config: The parsed anonymizer.yml.
+            nlp: spaCy's English pipeline with its parser and NER.
+        """
+        from presidio_anonymizer import AnonymizerEngine
+
+        from bot.review.recognizers import build_analyzer
+
+        self.config = config
+        self.placeholders: dict[str, str] = dict(config["placeholders"])
+        self.min_score = float(config.get("min_score", 0.4))
+        self.keep_words = frozenset(str(w).lower() for w in config["keep_words"])
+        self.function_words = frozenset(str(w).lower() for w in config.get("function_words") or [])
+        self.redact_slots: dict[str, str] = dict(config.get("redact_slots") or {})
+        self.plain_slots = frozenset(config.get("plain_slots") or [])
+        self.analyzer: AnalyzerEngine = build_analyzer(config, nlp)
+        self.anonymizer: AnonymizerEngine = AnonymizerEngine()
+        self._lock = threading.Lock()  # the spaCy pipeline inside is not safe to share between threads
+
+    def find(self, text: str) -> list[Finding]:
+        """The personal data in a text (kind as its placeholder name, span and score)."""
+        return [
+            Finding(kind=self.placeholders.get(r.entity_type, r.entity_type), start=r.start, end=r.end, score=r.score)
+            for r in self._analyze(text)
+        ]
+
+    def anonymize(self, text: str, pseudonyms: Pseudonyms | None = None) -> str:
+        """The text with every piece of personal data replaced by its placeholder.
+
+        Args:
+            text: A message or any other conversation text.
+            pseudonyms: The conversation's placeholders; a new set is used when omitted.
+
+        Returns:
+            The anonymized text.
+        """
+        from presidio_anonymizer.entities import OperatorConfig
+        from presidio_anonymizer.entities import RecognizerResult as Replacement
+
+        if not text or not text.strip():
+            return text
+        pseudonyms = pseudonyms if pseudonyms is not None else Pseudonyms()
+        kept = _without_overlaps(self._with_known_names(text, self._analyze(text), pseudonyms))
+        if not kept:
+            return text
+        for result in kept:  # number the placeholders in reading order
+            kind = self.placeholders.get(result.entity_type, result.entity_type)
+            pseudonyms.placeholder(kind, text[result.start : result.end])
+        operators = {
+            r.entity_type: OperatorConfig(
+                "custom", {"lambda": _placeholder_for(pseudonyms, self.placeholders.get(r.entity_type, r.entity_type))}
+            )
+            for r in kept
+        }
+        spans = [Replacement(r.entity_type, r.start, r.end, r.score) for r in kept]
+        return str(self.anonymizer.anonymize(text=text, analyzer_results=spans, operators=operators).text)
+
+    def anonymize_slot(self, name: str, value: Any, pseudonyms: Pseudonyms) -> Any:
+        """A slot value as a clinician may see it.
+
+        Slots listed in `redact_slots` become their placeholder whole; `plain_slots` and values
+        without text (numbers, booleans) stay; any other text is anonymized like a message, inside
+        lists and mappings too.
+        """
+        if value is None or name in self.plain_slots or isinstance(value, bool | int | float):
+            return value
+        if name in self.redact_slots:
+            return pseudonyms.placeholder(self.redact_slots[name], str(value))
+        if isinstance(value, str):
+            return self.anonymize(value, pseudonyms)
+        if isinstance(value, list | tuple):
+            return [self.anonymize_slot("", item, pseudonyms) for item in value]
+        if isinstance(value, dict):
+            return {key: self.anonymize_slot("", item, pseudonyms) for key, item in value.items()}
+        return self.anonymize(str(value), pseudonyms)
+
+    def _analyze(self, text: str) -> list[RecognizerResult]:
+        if not text or not text.strip():
+            return []
+        with self._lock:
+            results = self.analyzer.analyze(text=text, language="en", score_threshold=self.min_score)
+        # Clinical words stay even when a recognizer claims them ("Mom" tagged as a person, or
+        # "ex" inside "my ex Jess"): they are trimmed off the ends of a finding, and a finding
+        # made only of them is dropped.
+        kept = []
+        for result in results:
+            start, end = self._trimmed(text, result.start, result.end)
+            if start >= end:
+                continue
+            result.start, result.end = start, end
+            kept.append(result)
+        return kept
+
+    def _trimmed(self, text: str, start: int, end: int) -> tuple[int, int]:
+        span = text[start:end]
+        if _SPACE.sub(" ", span.strip().lower()) in self.keep_words:
+            return start, start
+        words = list(re.finditer(r"[\w'-]+", span))
+        removable = self.keep_words | self.function_words
+        while words and words[0].group().lower() in removable:
+            words.pop(0)
+        while words and words[-1].group().lower() in removable:
+            words.pop()
+        if not words:
+            return start, start
+        return start + words[0].start(), start + words[-1].end()
+
+    @staticmethod
+    def _with_known_names(
+        text: str, results: list[RecognizerResult], pseudonyms: Pseudonyms
+    ) -> list[RecognizerResult]:
+        # A name found earlier in the conversation is removed wherever it appears again, even
+        # where nothing marks it as a name this time ("maya agreed").
+        from presidio_analyzer import RecognizerResult
+
+        added = list(results)
+        for name in pseudonyms.known("PERSON"):
+            # A name first typed in lowercase is matched in any case; a capitalised one only as
+            # written, so that "Will" does not take the word "will" with it.
+            flags = re.IGNORECASE if name.islower() else 0
+            for match in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", text, flags=flags):
+                if not any(r.start <= match.start() < r.end or match.start() <= r.start < match.end() for r in added):
+                    added.append(RecognizerResult("PERSON", match.start(), match.end(), 1.0))
+        return added
+
+
+def _without_overlaps(results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """One finding per stretch of text (the longest, then the highest score, wins), in reading order."""
+    chosen: list[RecognizerResult] = []
+    for result in sorted(results, key=lambda r: (-(r.end - r.start), -r.score, r.start)):
+        if all(result.end <= other.start or other.end <= result.start for other in chosen):
+            chosen.append(result)
+    return sorted(chosen, key=lambda r: r.start)
+
+
+def _placeholder_for(pseudonyms: Pseudonyms, kind: str) -> Any:
+    # Only a look-up: Presidio calls the operator once with a dummy value to validate it.
+    return lambda value: pseudonyms.lookup(kind, value)
+
+
+@lru_cache(maxsize=1)
+def get_anonymizer() -> Anonymizer:
+    """The process-wide anonymizer, built on first use (loads spaCy with NER and Presidio)."""
+    from bot import nlp
+
+    return Anonymizer(load_config(), nlp.load(with_ner=True))

@@ -1,0 +1,390 @@
+"""Presidio recognizers for what our users share, and the analyzer that runs them.
+
+Everything here is configured from `anonymizer.yml`; this module only turns that data into
+Presidio objects:
+
+- `ConfiguredPatternRecognizer`: Presidio's PatternRecognizer, plus a capture group that marks the
+  part to remove ("I'm **34**") and an optional rule that a match must contain a digit.
+- `NameCueRecognizer`: the word after "my sister", "my bf" or "dr." is a name when it is a proper
+  noun or capitalised and not a common word: spaCy's NER misses lowercase names and names that are
+  also words ("my daughter Hope").
+- `OfflineEmailRecognizer`: Presidio's e-mail recognizer validates domains with tldextract, which
+  would try to download the public-suffix list; this one uses tldextract's bundled snapshot.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, cast
+
+from presidio_analyzer import (
+    AnalysisExplanation,
+    AnalyzerEngine,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    EmailRecognizer,
+    IbanRecognizer,
+    IpRecognizer,
+    PhoneRecognizer,
+    SpacyRecognizer,
+    UrlRecognizer,
+    UsSsnRecognizer,
+)
+from presidio_analyzer.recognizer_registry import RecognizerRegistry
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+_FLAGS = re.DOTALL | re.MULTILINE | re.IGNORECASE
+
+
+class ConfiguredPatternRecognizer(PatternRecognizer):
+    """A pattern recognizer whose patterns may mark a capture group as the personal data."""
+
+    name: str
+
+    def __init__(self, entity: str, patterns: list[dict[str, Any]], context: list[str] | None = None) -> None:
+        """Compile the patterns of one entity from anonymizer.yml.
+
+        Args:
+            entity: The Presidio entity type (AGE, ZIP, ...).
+            patterns: Each with `name`, `regex`, `score` and optionally `group`, `case_sensitive`,
+                `require_digit` and `context`.
+            context: Words that raise a match's score when they are near it.
+        """
+        self.specs = patterns
+        self.compiled = [
+            re.compile(p["regex"], re.DOTALL | re.MULTILINE if p.get("case_sensitive") else _FLAGS) for p in patterns
+        ]
+        words = sorted({str(w) for p in patterns for w in p.get("context") or []} | set(context or []))
+        super().__init__(
+            supported_entity=entity,
+            name=f"{entity.title().replace('_', '')}Recognizer",
+            patterns=[Pattern(p["name"], p["regex"], float(p["score"])) for p in patterns],
+            context=words,
+        )
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Find the entity in a text (the capture group's span where a pattern names one)."""
+        results = []
+        for spec, regex in zip(self.specs, self.compiled, strict=True):
+            group = int(spec.get("group", 0))
+            for match in regex.finditer(text):
+                start, end = match.span(group)
+                if start == end or (spec.get("require_digit") and not any(c.isdigit() for c in match.group(group))):
+                    continue
+                score = float(spec["score"])
+                explanation = self.build_regex_explanation(
+                    self.name, spec["name"], spec["regex"], score, cast(bool, None), 0
+                )
+                results.append(
+                    RecognizerResult(
+                        entity_type=self.supported_entities[0],
+                        start=start,
+                        end=end,
+                        score=score,
+                        analysis_explanation=explanation,
+                        recognition_metadata={
+                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                        },
+                    )
+                )
+        return EntityRecognizer.remove_duplicates(results)
+
+
+class NameCueRecognizer(EntityRecognizer):
+    """The name after a word for a person ("my sister Maya", "my bf jake", "dr. okafor")."""
+
+    name: str
+
+    def __init__(
+        self,
+        relations: list[str],
+        titles: list[str],
+        not_names: list[str],
+        first_names: frozenset[str] = frozenset(),
+        dictionary: frozenset[str] = frozenset(),
+        score: float = 0.7,
+    ) -> None:
+        """Prepare the word lists.
+
+        Args:
+            relations: Words for people after which a name often follows.
+            titles: Titles that always precede a name.
+            not_names: Words that are never a name after a relation word.
+            first_names: Known first names (lowercase): one of them after a relation word is a
+                name even when typed in lowercase ("my bf jake").
+            dictionary: English words (lowercase): a lowercase noun after a relation word that is
+                not one of them is taken for a name too ("my friend kez").
+            score: The score of a finding.
+        """
+        self.first_names = first_names
+        self.dictionary = dictionary
+        self.relations = frozenset(w.lower() for w in relations if " " not in w)
+        self.phrases = [w.lower().split() for w in relations if " " in w]
+        self.titles = frozenset(w.lower().rstrip(".") for w in titles)
+        self.not_names = frozenset(w.lower() for w in not_names) | self.relations
+        self.score = score
+        super().__init__(supported_entities=["PERSON"], name="NameCueRecognizer")
+
+    def load(self) -> None:  # noqa: D102 (nothing to load)
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts) -> list[RecognizerResult]:
+        """Find names that follow a relation word or a title."""
+        tokens = nlp_artifacts.tokens if nlp_artifacts is not None else None
+        if tokens is None:
+            return []
+        results = self._sentence_start_names(tokens)
+        for index in range(len(tokens) - 1):
+            token = tokens[index]
+            word = token.lower_.rstrip(".")
+            is_title = word in self.titles
+            if not (is_title or word in self.relations or self._phrase_ends_at(tokens, index)):
+                continue
+            following = index + 1
+            skippable = {",", "-", ":", "."} if is_title else {",", "-", ":"}
+            while following < len(tokens) and tokens[following].text in skippable:
+                following += 1
+            if (
+                following + 1 < len(tokens)
+                and tokens[following].lower_ in {"is", "was", "named", "called", "'s"}
+                and tokens[following + 1].text[:1].isupper()
+            ):
+                following += 1  # "my mom is June Castellano", "a friend called Lexi"
+            if following >= len(tokens):
+                continue
+            first = tokens[following]
+            if not self._could_be_name(first, strict=not is_title):
+                continue
+            last = first
+            if following + 1 < len(tokens) and self._could_be_name(tokens[following + 1], strict=True):
+                nxt = tokens[following + 1]
+                if nxt.text[:1].isupper() and first.text[:1].isupper():
+                    last = nxt  # a surname: "Daniel Ruiz"
+            results.append(self._result(first.idx, last.idx + len(last.text)))
+        return results
+
+    def _sentence_start_names(self, tokens: Any) -> list[RecognizerResult]:
+        # "Anjali calls it my stress cleaning": a known first name opening a sentence, as the
+        # subject of a verb.
+        results = []
+        for index in range(len(tokens) - 1):
+            token = tokens[index]
+            if (
+                token.is_sent_start
+                and token.text[:1].isupper()
+                and token.lower_ in self.first_names
+                and token.lower_ not in self.not_names
+                and tokens[index + 1].pos_ in {"VERB", "AUX"}
+            ):
+                results.append(self._result(token.idx, token.idx + len(token.text)))
+        return results
+
+    def _result(self, start: int, end: int) -> RecognizerResult:
+        return _result(self, "PERSON", start, end, self.score, "a name after a word for a person")
+
+    def _phrase_ends_at(self, tokens: Any, index: int) -> bool:
+        for phrase in self.phrases:
+            start = index - len(phrase) + 1
+            if start >= 0 and [tokens[i].lower_ for i in range(start, index + 1)] == phrase:
+                return True
+        return False
+
+    def _could_be_name(self, token: Any, *, strict: bool) -> bool:
+        if not token.is_alpha or len(token.text) < 2 or token.lower_ in self.relations:
+            return False
+        if token.text[:1].isupper() and not token.is_sent_start and token.lower_ not in {"i", "im"}:
+            return True  # capitalised in mid-sentence: a name even if it is also a word ("my partner Will")
+        if token.lower_ in self.not_names:
+            return False
+        if not strict:
+            return True  # after a title ("dr. okafor") any word that is not a common one
+        if token.is_sent_start:
+            return bool(token.pos_ == "PROPN" or token.lower_ in self.first_names)
+        if token.pos_ == "PROPN" or token.text[:1].isupper() or token.lower_ in self.first_names:
+            return True
+        unknown = token.lower_ not in self.dictionary and token.lemma_.lower() not in self.dictionary
+        return bool(token.pos_ == "NOUN" and unknown)
+
+
+def _result(
+    recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float, why: str
+) -> RecognizerResult:
+    name = str(getattr(recognizer, "name", type(recognizer).__name__))
+    explanation = AnalysisExplanation(recognizer=name, original_score=score, textual_explanation=why)
+    return RecognizerResult(
+        entity_type=entity,
+        start=start,
+        end=end,
+        score=score,
+        analysis_explanation=explanation,
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+        },
+    )
+
+
+@lru_cache(maxsize=1)
+def known_first_names(locales: tuple[str, ...]) -> frozenset[str]:
+    """First names from Faker's person providers for some locales, lowercase."""
+    import importlib
+
+    names: set[str] = set()
+    for locale in locales:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attribute in ("first_names", "first_names_female", "first_names_male"):
+            names.update(str(n).lower() for n in getattr(provider, attribute, ()) or ())
+    return frozenset(names)
+
+
+class CityRecognizer(EntityRecognizer):
+    """US city names from the offline ZIP data, where the words around them say they are places."""
+
+    name: str
+
+    STATE = re.compile(
+        r"^(?:A[LKZR]|C[AOT]|D[EC]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]"
+        r"|W[AIVY])$"
+    )
+
+    def __init__(self, cities: frozenset[str], cues: list[str], states: frozenset[str], score: float = 0.6) -> None:
+        """Prepare the look-up.
+
+        Args:
+            cities: City names, lowercase ("flagstaff", "salt lake city").
+            cues: Words after which a capitalised city name is a place ("in", "moved to").
+            states: US state names, lowercase.
+            score: The score of a finding.
+        """
+        self.cities = cities
+        self.longest = max((len(c.split()) for c in cities), default=1)
+        self.cues = frozenset(w.lower() for w in cues)
+        self.states = states
+        self.score = score
+        super().__init__(supported_entities=["LOCATION"], name="CityRecognizer")
+
+    def load(self) -> None:  # noqa: D102 (nothing to load)
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts) -> list[RecognizerResult]:
+        """Find city names after a place word or before a state or a ZIP code."""
+        tokens = nlp_artifacts.tokens if nlp_artifacts is not None else None
+        if tokens is None:
+            return []
+        results = []
+        index = 0
+        while index < len(tokens):
+            if not tokens[index].text[:1].isupper():
+                index += 1
+                continue
+            for length in range(min(self.longest, len(tokens) - index), 0, -1):
+                span = tokens[index : index + length]
+                if span.text.lower() not in self.cities or not all(t.text[:1].isupper() for t in span):
+                    continue
+                before = tokens[index - 1].lower_ if index > 0 else ""
+                after = tokens[index + length : index + length + 2]
+                after_words = [t.text.strip(",") for t in after if t.text != ","]
+                placed = bool(after_words) and (
+                    bool(self.STATE.match(after_words[0]))
+                    or after_words[0].lower() in self.states
+                    or (after_words[0].isdigit() and len(after_words[0]) == 5)
+                )
+                if before in self.cues or placed:
+                    results.append(
+                        _result(self, "LOCATION", span.start_char, span.end_char, self.score, "a city name in place")
+                    )
+                    index += length - 1
+                    break
+            index += 1
+        return results
+
+
+def english_words(nlp: Language) -> frozenset[str]:
+    """The words of spaCy's lemmatizer index (WordNet's nouns, verbs, adjectives and adverbs)."""
+    lemmatizer = nlp.get_pipe("lemmatizer")
+    table = lemmatizer.lookups.get_table("lemma_index")
+    return frozenset(str(word).lower() for words in table.values() for word in words)
+
+
+def us_places() -> tuple[frozenset[str], frozenset[str]]:
+    """US city names and state names, lowercase, from the directory's offline data."""
+    from bot.directory.vocab import city_names, get_vocab
+
+    vocab = get_vocab()
+    return city_names(), frozenset(vocab.label("states", code).lower() for code in vocab.state_codes)
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's e-mail recognizer with tldextract's bundled public-suffix list (no download)."""
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """Whether the address ends in a known public suffix."""
+        return bool(_offline_tld_extract()(pattern_text).fqdn)
+
+
+@lru_cache(maxsize=1)
+def _offline_tld_extract() -> Any:
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def build_analyzer(config: dict[str, Any], nlp: Language) -> AnalyzerEngine:
+    """Presidio's analyzer over our spaCy pipeline with the recognizers anonymizer.yml names.
+
+    Args:
+        config: The parsed anonymizer.yml.
+        nlp: spaCy's English pipeline with its parser and NER, already loaded.
+
+    Returns:
+        The analyzer engine.
+    """
+    ner = NerModelConfiguration(
+        model_to_presidio_entity_mapping={"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"},
+        labels_to_ignore=["ORG", "DATE", "TIME", "NORP", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT",
+                          "EVENT", "LANGUAGE", "LAW", "PRODUCT", "WORK_OF_ART"],
+    )
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": "en_core_web_sm"}], ner_model_configuration=ner)
+    engine.nlp = {"en": nlp}  # type: ignore[assignment]  # the pipeline bot.nlp loaded, not a second copy
+
+    predefined: dict[str, EntityRecognizer] = {
+        "EmailRecognizer": OfflineEmailRecognizer(),
+        "PhoneRecognizer": PhoneRecognizer(
+            supported_regions=list(config["phone_regions"]), leniency=int(config.get("phone_leniency", 1))
+        ),
+        "CreditCardRecognizer": CreditCardRecognizer(),
+        "UsSsnRecognizer": UsSsnRecognizer(),
+        "UrlRecognizer": UrlRecognizer(),
+        "IpRecognizer": IpRecognizer(),
+        "IbanRecognizer": IbanRecognizer(),
+    }
+    registry = RecognizerRegistry()
+    registry.add_recognizer(SpacyRecognizer(supported_entities=["PERSON", "LOCATION"]))
+    for name in config["predefined"]:
+        registry.add_recognizer(predefined[name])
+    for entity, patterns in config["patterns"].items():
+        registry.add_recognizer(ConfiguredPatternRecognizer(entity, patterns))
+    cues = config["name_cues"]
+    first_names = known_first_names(tuple(cues["first_name_locales"]))
+    registry.add_recognizer(
+        NameCueRecognizer(cues["relations"], cues["titles"], cues["not_names"], first_names, english_words(nlp))
+    )
+    cities, states = us_places()
+    registry.add_recognizer(CityRecognizer(cities, config["city_cues"], states))
+    return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])

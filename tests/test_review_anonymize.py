@@ -1,0 +1,129 @@
+"""The anonymizer: what it removes, what it keeps, and that placeholders stay consistent."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bot.review.anonymize import Pseudonyms, get_anonymizer, load_config
+from bot.settings import PROJECT_ROOT
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("my little brother Oskar keeps calling me", "Oskar"),
+        ("my gf priyanka says im distant", "priyanka"),
+        ("i talked to dr. vasquez-holm about it", "vasquez-holm"),
+        ("i'm 37 and still scared of my father", "37"),
+        ("when i was eleven my parents split", "eleven"),
+        ("my son is 9 and he clings to me", "9"),
+        ("born 04/22/1989 if that matters", "04/22/1989"),
+        ("we live at 88 Larkspur Lane, Apt 3C now", "88 Larkspur Lane, Apt 3C"),
+        ("i moved to Tulsa last spring", "Tulsa"),
+        ("zip is 74103", "74103"),
+        ("reach me at sam.t.ortiz@example.org", "sam.t.ortiz@example.org"),
+        ("text me on (918) 555-0162 after 6", "555-0162"),
+        ("my member id is QXR7730012 with cigna", "QXR7730012"),
+        ("card 4111 1111 1111 1111 for the deposit", "4111 1111 1111 1111"),
+        ("ssn 078-05-1120", "078-05-1120"),
+        ("my story is at instagram.com/quiet_rooms_22", "quiet_rooms_22"),
+        ("dm me @nightowl_amy", "@nightowl_amy"),
+    ],
+)
+def test_personal_data_is_removed(text: str, secret: str) -> None:
+    anonymized = get_anonymizer().anonymize(text, Pseudonyms())
+    assert secret not in anonymized
+    assert "<" in anonymized and ">" in anonymized
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my mother was cold and my dad was never home",
+        "I think my partner is avoidant and I'm anxious",
+        "cutting used to help, my therapist says it's self-harm",
+        "Mom would say stop crying. Dad just left the room.",
+        "my ex and I had a disorganized kind of attachment",
+        "I feel lonely every night, especially on Sunday evenings",
+        "I have aetna and I'm looking for someone who does EMDR",
+        "i will try to hope for the best",
+    ],
+)
+def test_clinical_words_stay(text: str) -> None:
+    assert get_anonymizer().anonymize(text, Pseudonyms()) == text
+
+
+def test_the_same_person_keeps_one_placeholder_in_a_conversation() -> None:
+    anonymizer = get_anonymizer()
+    pseudonyms = Pseudonyms()
+    first = anonymizer.anonymize("my sister Maya Lindqvist is 29", pseudonyms)
+    second = anonymizer.anonymize("Maya never calls. maya is busy, says my friend Tomas", pseudonyms)
+    assert first == "my sister <PERSON_1> is <AGE_1>"
+    assert second == "<PERSON_1> never calls. <PERSON_1> is busy, says my friend <PERSON_2>"
+
+
+def test_a_capitalised_name_that_is_also_a_word_takes_only_the_name() -> None:
+    anonymizer = get_anonymizer()
+    pseudonyms = Pseudonyms()
+    assert anonymizer.anonymize("my husband Will works late", pseudonyms) == "my husband <PERSON_1> works late"
+    assert anonymizer.anonymize("I will ask Will tonight", pseudonyms) == "I will ask <PERSON_1> tonight"
+
+
+def test_a_new_conversation_numbers_afresh() -> None:
+    anonymizer = get_anonymizer()
+    anonymizer.anonymize("my brother Tomas", Pseudonyms())
+    assert anonymizer.anonymize("my brother Jonah", Pseudonyms()) == "my brother <PERSON_1>"
+
+
+def test_stored_placeholders_hold_hashes_and_continue_the_numbering() -> None:
+    anonymizer = get_anonymizer()
+    pseudonyms = Pseudonyms(hasher=lambda value: f"h{len(value)}x")
+    anonymizer.anonymize("my aunt Rosalind and my uncle Teodor", pseudonyms)
+    stored = pseudonyms.to_dict()
+    assert not any("rosalind" in key or "teodor" in key for key in stored)
+    restored = Pseudonyms.from_dict(stored, hasher=lambda value: f"h{len(value)}x")
+    assert restored.placeholder("PERSON", "Bartholomew") == "<PERSON_3>"
+
+
+def test_slot_values_are_redacted_or_anonymized() -> None:
+    anonymizer = get_anonymizer()
+    pseudonyms = Pseudonyms()
+    assert anonymizer.anonymize_slot("referral_contact", "jo@example.com", pseudonyms) == "<CONTACT_1>"
+    assert anonymizer.anonymize_slot("crisis_level", "high", pseudonyms) == "high"
+    assert anonymizer.anonymize_slot("consent_given", True, pseudonyms) is True
+    answers = {"caregiver_comfort": "my nan Edith held me", "late_reply": 4}
+    assert anonymizer.anonymize_slot("intake_answers", answers, pseudonyms) == {
+        "caregiver_comfort": "my nan <PERSON_1> held me",
+        "late_reply": 4,
+    }
+
+
+def test_slot_lists_name_real_slots() -> None:
+    import yaml
+
+    slots = set(yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["slots"]) | {"requested_slot"}
+    config = load_config()
+    assert set(config["redact_slots"]) <= slots
+    assert set(config["plain_slots"]) <= slots
+
+
+def test_empty_and_blank_text_pass_through() -> None:
+    anonymizer = get_anonymizer()
+    assert anonymizer.anonymize("", Pseudonyms()) == ""
+    assert anonymizer.anonymize("   ", Pseudonyms()) == "   "
+
+
+def test_cli_reads_lines_and_keeps_placeholders_across_them() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "anonymize"],
+        input="my sister Maya is 29\nMaya called me at 614-555-0101\n",
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.splitlines() == ["my sister <PERSON_1> is <AGE_1>", "<PERSON_1> called me at <PHONE_1>"]
