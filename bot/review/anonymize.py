@@ -123,7 +123,7 @@ class Anonymizer:
         """
         from presidio_anonymizer import AnonymizerEngine
 
-        from bot.review.recognizers import build_analyzer
+        from bot.review.recognizers import build_analyzer, english_words, known_first_names
 
         self.config = config
         self.placeholders: dict[str, str] = dict(config["placeholders"])
@@ -133,6 +133,14 @@ class Anonymizer:
         self.redact_slots: dict[str, str] = dict(config.get("redact_slots") or {})
         self.plain_slots = frozenset(config.get("plain_slots") or [])
         self.analyzer: AnalyzerEngine = build_analyzer(config, nlp)
+        self.check_spacy_names = bool(config.get("check_spacy_names", True))
+        stop_words = frozenset(w.lower() for w in nlp.Defaults.stop_words)
+        self.common_words = english_words(nlp) | stop_words | self.keep_words
+        self.first_names = known_first_names(tuple(config["name_cues"]["first_name_locales"]))
+        self.public_numbers = _helpline_numbers()
+        from bot.review.recognizers import us_places
+
+        self.states = us_places()[1]
         self.anonymizer: AnonymizerEngine = AnonymizerEngine()
         self._lock = threading.Lock()  # the spaCy pipeline inside is not safe to share between threads
 
@@ -204,11 +212,40 @@ class Anonymizer:
         kept = []
         for result in results:
             start, end = self._trimmed(text, result.start, result.end)
-            if start >= end:
+            if start >= end or self._is_public_number(text[start:end]):
+                continue
+            if result.entity_type == "LOCATION" and _SPACE.sub(" ", text[start:end].lower()) in self.states:
+                continue  # a US state alone identifies no one, and the finder's analysis needs it
+            if self._is_unlikely_name(result, text, start, end):
                 continue
             result.start, result.end = start, end
             kept.append(result)
         return kept
+
+    def _is_public_number(self, span: str) -> bool:
+        digits = re.sub(r"\D", "", span)
+        return bool(digits) and digits in self.public_numbers  # 988, 911, 741741: helplines, not a person's
+
+    def _is_unlikely_name(self, result: RecognizerResult, text: str, start: int, end: int) -> bool:
+        meta = result.recognition_metadata or {}
+        from_spacy = meta.get("recognizer_name") == "SpacyRecognizer"
+        if not (self.check_spacy_names and from_spacy and result.entity_type == "PERSON"):
+            return False
+        for match in re.finditer(r"[^\W\d_]+(?:'[^\W\d_]+)?", text[start:end]):
+            word = match.group()
+            mid_sentence = start + match.start() > 0 and not re.search(r"[.!?]\s*$", text[: start + match.start()])
+            plain = re.sub(r"(.)\1{2,}", r"\1", word.lower())  # "heyyy" -> "hey"
+            if (word[:1].isupper() and mid_sentence) or plain in self.first_names or not self._is_common(plain):
+                return False
+        return True
+
+    def _is_common(self, word: str) -> bool:
+        if word in self.common_words:
+            return True
+        return any(
+            word.endswith(suffix) and word[: -len(suffix)] in self.common_words
+            for suffix in ("s", "es", "ed", "er", "est", "ing", "ly")
+        )
 
     def _trimmed(self, text: str, start: int, end: int) -> tuple[int, int]:
         span = text[start:end]
@@ -241,6 +278,30 @@ class Anonymizer:
                 if not any(r.start <= match.start() < r.end or match.start() <= r.start < match.end() for r in added):
                     added.append(RecognizerResult("PERSON", match.start(), match.end(), 1.0))
         return added
+
+
+@lru_cache(maxsize=1)
+def _helpline_numbers() -> frozenset[str]:
+    """The digits of every emergency number and crisis line in the helplines data."""
+    from bot.crisis.helplines import load_helplines
+
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in ("number", "text") and isinstance(item, str | int):
+                    digits = re.sub(r"\D", "", str(item))
+                    if len(digits) >= 3:
+                        found.add(digits)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(load_helplines())
+    return frozenset(found)
 
 
 def _without_overlaps(results: list[RecognizerResult]) -> list[RecognizerResult]:

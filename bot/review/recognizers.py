@@ -84,8 +84,11 @@ class ConfiguredPatternRecognizer(PatternRecognizer):
             group = int(spec.get("group", 0))
             for match in regex.finditer(text):
                 start, end = match.span(group)
-                if start == end or (spec.get("require_digit") and not any(c.isdigit() for c in match.group(group))):
+                found = match.group(group) or ""
+                if start == end or (spec.get("require_digit") and not any(c.isdigit() for c in found)):
                     continue
+                if spec.get("require_special") and not any(c.isdigit() or c in "_.#" for c in found):
+                    continue  # "ig every night" is no handle; "lil.tay.xo" is
                 score = float(spec["score"])
                 explanation = self.build_regex_explanation(
                     self.name, spec["name"], spec["regex"], score, cast(bool, None), 0
@@ -149,7 +152,7 @@ class NameCueRecognizer(EntityRecognizer):
         tokens = nlp_artifacts.tokens if nlp_artifacts is not None else None
         if tokens is None:
             return []
-        results = self._sentence_start_names(tokens)
+        results = self._sentence_start_names(tokens) + self._capitalised_unknown_words(tokens)
         for index in range(len(tokens) - 1):
             token = tokens[index]
             word = token.lower_.rstrip(".")
@@ -179,19 +182,41 @@ class NameCueRecognizer(EntityRecognizer):
             results.append(self._result(first.idx, last.idx + len(last.text)))
         return results
 
+    def _capitalised_unknown_words(self, tokens: Any) -> list[RecognizerResult]:
+        # A word that is no English word is almost always a name or a place when it is capitalised
+        # inside a sentence ("then Folake came"), when the tagger calls it a proper noun ("Kwame and
+        # I split"), or when it is a known first name ("told marisol everything"): removed
+        # whichever it is.
+        results = []
+        for token in tokens:
+            text = token.text
+            if not token.is_alpha or len(text) < 3 or text.isupper() or token.is_stop:
+                continue
+            lower = token.lower_
+            if lower in self.not_names or lower in self.dictionary or token.lemma_.lower() in self.dictionary:
+                continue
+            if re.search(r"(.)\1\1", lower):
+                continue  # "hiii", "nooo", "hmmm": chat, not names
+            capitalised = text[:1].isupper()
+            proper = token.pos_ == "PROPN" and (capitalised or (not token.is_sent_start and len(text) >= 4))
+            if (capitalised and not token.is_sent_start) or proper or lower in self.first_names:
+                results.append(self._result(token.idx, token.idx + len(text)))
+        return results
+
     def _sentence_start_names(self, tokens: Any) -> list[RecognizerResult]:
         # "Anjali calls it my stress cleaning": a known first name opening a sentence, as the
         # subject of a verb.
         results = []
         for index in range(len(tokens) - 1):
             token = tokens[index]
-            if (
-                token.is_sent_start
-                and token.text[:1].isupper()
-                and token.lower_ in self.first_names
-                and token.lower_ not in self.not_names
-                and tokens[index + 1].pos_ in {"VERB", "AUX"}
-            ):
+            following = tokens[index + 1]
+            if not (token.is_sent_start and token.is_alpha and token.text[:1].isupper()):
+                continue
+            lower = token.lower_
+            strong = following.pos_ == "VERB" or following.lower_ in {"and", "(", "'s", "from", ","}
+            known = lower in self.first_names and (lower not in self.not_names or strong)
+            unknown = lower not in self.dictionary and lower not in self.not_names and not token.is_stop
+            if (known or unknown) and (strong or following.pos_ == "AUX"):
                 results.append(self._result(token.idx, token.idx + len(token.text)))
         return results
 
@@ -290,22 +315,27 @@ class CityRecognizer(EntityRecognizer):
         results = []
         index = 0
         while index < len(tokens):
-            if not tokens[index].text[:1].isupper():
+            if not tokens[index].is_alpha or tokens[index].is_stop:
                 index += 1
                 continue
             for length in range(min(self.longest, len(tokens) - index), 0, -1):
                 span = tokens[index : index + length]
-                if span.text.lower() not in self.cities or not all(t.text[:1].isupper() for t in span):
+                if span.text.lower() not in self.cities:
                     continue
+                # Typed in lowercase, a city name must look like one to the tagger ("in tulsa", not
+                # "at home"), or stand before a state, a ZIP code or "area".
+                capitalised = all(t.text[:1].isupper() for t in span)
+                looks_proper = capitalised or all(t.pos_ == "PROPN" for t in span)
                 before = tokens[index - 1].lower_ if index > 0 else ""
                 after = tokens[index + length : index + length + 2]
                 after_words = [t.text.strip(",") for t in after if t.text != ","]
                 placed = bool(after_words) and (
-                    bool(self.STATE.match(after_words[0]))
+                    bool(self.STATE.match(after_words[0].upper() if not capitalised else after_words[0]))
                     or after_words[0].lower() in self.states
                     or (after_words[0].isdigit() and len(after_words[0]) == 5)
+                    or after_words[0].lower() == "area"
                 )
-                if before in self.cues or placed:
+                if (before in self.cues and looks_proper) or (placed and (looks_proper or len(after_words) > 1)):
                     results.append(
                         _result(self, "LOCATION", span.start_char, span.end_char, self.score, "a city name in place")
                     )
