@@ -144,6 +144,16 @@ def test_every_escalation_is_queued_with_the_reply_given(review_url: str) -> Non
         assert escalation.reviewed_at is None
 
 
+def test_the_reply_is_attached_when_it_arrives_in_a_later_transaction(review_url: str) -> None:
+    ingestor = Ingestor(get_anonymizer(), key=KEY)
+    for event in rasa_events():  # one transaction per event, as RabbitMQ delivers them
+        with store.session_scope(review_url) as session:
+            ingestor.ingest(session, event["sender_id"], event)
+    with store.session_scope(review_url) as session:
+        escalation = session.query(Escalation).one()
+        assert (escalation.category, "988" in escalation.reply) == ("suicide", True)
+
+
 def test_placeholders_stay_the_same_across_ingest_runs(review_url: str) -> None:
     events = rasa_events()
     ingest(review_url, events[:4])

@@ -459,18 +459,7 @@ async def handle_story(request: web.Request) -> web.Response:
     Returns:
         A YAML download, or 404.
     """
-    db = _db(request)
-    key = request.match_info["key"]
-    conversation = views.get_conversation(db, key)
-    if conversation is None:
-        return error_page(request, 404, "conversation_not_found")
-    auth.audit(db, _user(request).username, "export_story", target=key)
-    return web.Response(
-        text=export.story_yaml(conversation),
-        content_type="application/yaml",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="story-{key}.yml"'},
-    )
+    return _download(request, "export_story", export.story_yaml, "application/yaml", "story-{key}.yml")
 
 
 async def handle_conversation_json(request: web.Request) -> web.Response:
@@ -482,17 +471,23 @@ async def handle_conversation_json(request: web.Request) -> web.Response:
     Returns:
         A JSON download, or 404.
     """
+    return _download(request, "export_json", export.conversation_json, "application/json", "conversation-{key}.json")
+
+
+def _download(
+    request: web.Request, action: str, render_export: Callable[[Any], str], content_type: str, filename: str
+) -> web.Response:
     db = _db(request)
     key = request.match_info["key"]
     conversation = views.get_conversation(db, key)
     if conversation is None:
         return error_page(request, 404, "conversation_not_found")
-    auth.audit(db, _user(request).username, "export_json", target=key)
+    auth.audit(db, _user(request).username, action, target=key)
     return web.Response(
-        text=export.conversation_json(conversation),
-        content_type="application/json",
+        text=render_export(conversation),
+        content_type=content_type,
         charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="conversation-{key}.json"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename.format(key=key)}"'},
     )
 
 

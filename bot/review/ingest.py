@@ -70,10 +70,18 @@ def _at(event: dict[str, Any]) -> datetime:
 
 @dataclass
 class _Pending:
-    """An escalation waiting for the assistant's reply (the bot events that follow it)."""
+    """An escalation waiting for the assistant's reply (the bot events that follow it).
 
-    escalation: Escalation
+    Kept by id: the reply may arrive in a later transaction (the next broker batch, the next
+    RabbitMQ message), where the row is loaded again.
+    """
+
+    escalation_id: int
     replies: list[str]
+
+    def row(self, session: Session) -> Escalation | None:
+        """The escalation in the current transaction."""
+        return session.get(Escalation, self.escalation_id)
 
 
 class Ingestor:
@@ -137,9 +145,10 @@ class Ingestor:
         if kind == "bot":
             text = self.anonymizer.anonymize(str(event.get("text") or ""), pseudonyms)
             pending = self._pending.get(conversation.key)
-            if pending is not None and text:
+            escalation = pending.row(Session.object_session(conversation)) if pending is not None else None
+            if pending is not None and escalation is not None and text:
                 pending.replies.append(text)
-                pending.escalation.reply = "\n".join(pending.replies)
+                escalation.reply = "\n".join(pending.replies)
             return Event(conversation=conversation, seq=seq, at=at, kind="bot", text=text)
         if kind == "action":
             name = str(event.get("name") or "")
@@ -207,7 +216,9 @@ class Ingestor:
             self._escalate(conversation, str(raw), slots, at)
         pending = self._pending.get(conversation.key)
         if name == "crisis_category" and pending is not None and isinstance(raw, str):
-            pending.escalation.category = raw[:30]  # the policy sets the category just after the level
+            escalation = pending.row(Session.object_session(conversation))
+            if escalation is not None:
+                escalation.category = raw[:30]  # the policy sets the category just after the level
         return Event(
             conversation=conversation, seq=seq, at=at, kind="slot", name=name, value=json.dumps(value, default=str)
         )
@@ -224,9 +235,9 @@ class Ingestor:
             reply="",
         )
         session = Session.object_session(conversation)
-        if session is not None:
-            session.add(escalation)  # future-mode sessions do not cascade along backrefs
-        self._pending[conversation.key] = _Pending(escalation, [])
+        session.add(escalation)  # future-mode sessions do not cascade along backrefs
+        session.flush()
+        self._pending[conversation.key] = _Pending(int(escalation.id), [])
 
     # Placeholders that last as long as the conversation ---------------------------------------
 
@@ -236,7 +247,7 @@ class Ingestor:
             cached = Pseudonyms.from_dict(json.loads(conversation.pseudonyms or "{}"), hasher=self._hash)
             self._pseudonyms[conversation.key] = cached
             while len(self._pseudonyms) > self.cache_size:
-                self._pseudonyms.popitem(last=False)
+                self._forget(next(iter(self._pseudonyms)))  # the oldest; its placeholders are stored
         self._pseudonyms.move_to_end(conversation.key)
         return cached
 
