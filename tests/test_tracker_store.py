@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rasa.shared.core.domain import Domain
@@ -162,3 +163,58 @@ def test_a_second_process_writing_is_always_seen(domain: Domain, tmp_path: Path)
     again = asyncio.run(first.retrieve("fay"))
     assert again is not None
     assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["message 0", "message 1"]
+
+
+def _broker_rows(path: Path) -> list[dict[str, object]]:
+    import json
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        return [json.loads(row[0]) for row in connection.execute("SELECT data FROM events ORDER BY id")]
+
+
+def test_a_turn_reaches_the_event_broker_in_one_write_and_in_order(domain: Domain, tmp_path: Path) -> None:
+    from bot.rasa_addons.event_broker import LocalSQLEventBroker
+
+    broker = LocalSQLEventBroker(dialect="sqlite", db=str(tmp_path / "events.db"))
+    writes: list[int] = []
+    original = broker.publish_many
+
+    def counting(bodies: list[dict[str, Any]]) -> None:
+        writes.append(len(bodies))
+        original(bodies)
+
+    broker.publish_many = counting  # type: ignore[method-assign]
+    store = GuardedSQLTrackerStore(domain=domain, url=f"sqlite:///{tmp_path / 't.db'}", event_broker=broker)
+    tracker = DialogueStateTracker.from_events(
+        "alice",
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("hello", {"name": "greet", "confidence": 1.0}),
+            BotUttered("Hi!"),
+        ],
+    )
+    asyncio.run(store.save(tracker))
+    assert writes == [3]
+    rows = _broker_rows(tmp_path / "events.db")
+    assert [(r["sender_id"], r["event"]) for r in rows] == [("alice", "action"), ("alice", "user"), ("alice", "bot")]
+
+
+def test_a_deletion_reaches_the_broker_without_the_deleted_events(domain: Domain, tmp_path: Path) -> None:
+    from bot.rasa_addons.event_broker import LocalSQLEventBroker
+
+    broker = LocalSQLEventBroker(dialect="sqlite", db=str(tmp_path / "events.db"))
+    store = GuardedSQLTrackerStore(domain=domain, url=f"sqlite:///{tmp_path / 't.db'}", event_broker=broker)
+    tracker = DialogueStateTracker.from_events(
+        "bob",
+        [
+            UserUttered("my sister Jane", {"name": "faq", "confidence": 0.9}),
+            UserUttered("yes", {"name": "affirm", "confidence": 1.0}),
+            ActionExecuted("action_delete_conversation"),
+            BotUttered("Deleted."),
+        ],
+    )
+    asyncio.run(store.save(tracker))
+    rows = _broker_rows(tmp_path / "events.db")
+    assert [r.get("name") or r["event"] for r in rows] == ["action_delete_conversation", "bot"]
+    assert "Jane" not in str(rows)

@@ -277,8 +277,14 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
             self._remember(tracker.sender_id, None, [])
 
     async def _stream(self, tracker: DialogueStateTracker, events: list[Event]) -> None:
-        if self.event_broker is not None and events:
+        if self.event_broker is None or not events:
+            return
+        publish_many = getattr(self.event_broker, "publish_many", None)
+        if publish_many is None:
             await self._stream_new_events(self.event_broker, events, tracker.sender_id)
+            return
+        # The same bodies as Rasa's _stream_new_events, in one write (bot.rasa_addons.event_broker).
+        publish_many([{"sender_id": tracker.sender_id, **event.as_dict()} for event in events])
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the tracker's new events, or forget the sender if deletion was asked for.
