@@ -101,16 +101,6 @@ class Pseudonyms:
         return pseudonyms
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One piece of personal data in a text."""
-
-    kind: str
-    start: int
-    end: int
-    score: float
-
-
 class Anonymizer:
     """Finds and replaces personal data in conversation text."""
 
@@ -123,7 +113,7 @@ class Anonymizer:
         """
         from presidio_anonymizer import AnonymizerEngine
 
-        from bot.review.recognizers import build_analyzer, english_words, known_first_names
+        from bot.review.recognizers import build_analyzer, english_words, known_first_names, us_places
 
         self.config = config
         self.placeholders: dict[str, str] = dict(config["placeholders"])
@@ -138,18 +128,9 @@ class Anonymizer:
         self.common_words = english_words(nlp) | stop_words | self.keep_words
         self.first_names = known_first_names(tuple(config["name_cues"]["first_name_locales"]))
         self.public_numbers = _helpline_numbers()
-        from bot.review.recognizers import us_places
-
         self.states = us_places()[1]
         self.anonymizer: AnonymizerEngine = AnonymizerEngine()
         self._lock = threading.Lock()  # the spaCy pipeline inside is not safe to share between threads
-
-    def find(self, text: str) -> list[Finding]:
-        """The personal data in a text (kind as its placeholder name, span and score)."""
-        return [
-            Finding(kind=self.placeholders.get(r.entity_type, r.entity_type), start=r.start, end=r.end, score=r.score)
-            for r in self._analyze(text)
-        ]
 
     def anonymize(self, text: str, pseudonyms: Pseudonyms | None = None) -> str:
         """The text with every piece of personal data replaced by its placeholder.
