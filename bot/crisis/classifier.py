@@ -21,8 +21,9 @@ import yaml
 CORPUS_DIR = Path(__file__).with_name("corpus")
 NLU_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "nlu"
 # Everyday messages from the assistant's NLU training data are benign examples too (greetings,
-# menu choices, answers), except intents that are about getting help in a crisis.
-NLU_NOT_BENIGN = frozenset({"crisis", "help_now", "grounding", "safety_plan", "safe_to_continue"})
+# menu choices, answers, asking for a breathing exercise), except intents that are about getting
+# help in a crisis.
+NLU_NOT_BENIGN = frozenset({"crisis", "help_now", "safety_plan", "safe_to_continue"})
 _WORD = re.compile(r"[a-z0-9']+|[.,;:!?]")
 _NEGATORS = frozenset({"not", "never", "no", "nobody", "nothing", "without", "cannot"})
 _SCOPE_ENDS = frozenset({".", ",", ";", ":", "!", "?", "but", "and", "though", "although"})

@@ -159,7 +159,9 @@ class CrisisDetector:
                 found = self._assess_doc(self.nlp(normalized))
         if self.classifier is None:
             return found
-        return raise_with_classifier(found, self.classifier.predict(text), self.thresholds)
+        return raise_with_classifier(
+            found, self.classifier.predict(text), self.thresholds, words=len(normalized.split())
+        )
 
     def has_imminence(self, text: str) -> bool:
         """Whether a message names a time, a plan or means at hand ("tonight", "I have a plan").
@@ -244,14 +246,19 @@ class CrisisDetector:
         ]
 
 
-def raise_with_classifier(patterns: Assessment, prediction: Prediction, thresholds: dict[str, float]) -> Assessment:
+def raise_with_classifier(
+    patterns: Assessment, prediction: Prediction, thresholds: dict[str, float], *, words: int | None = None
+) -> Assessment:
     """Raise the pattern verdict to what the dedicated classifier finds, never lower it.
 
     Args:
         patterns: The pattern-based assessment.
         prediction: The dedicated classifier's prediction for the same message.
         thresholds: `high` (probability of high or imminent), `imminent` (probability of
-            imminent, once high is reached) and `concern` (probability of concern or above).
+            imminent, once high is reached) and `concern` (probability of concern or above);
+            `short_message` applies instead of the lower ones to a message of at most
+            `short_message_words` words in which the patterns found no crisis word.
+        words: How many words the message has (None: not known).
 
     Returns:
         The pattern assessment, or a higher level from the classifier (source "classifier").
@@ -259,6 +266,11 @@ def raise_with_classifier(patterns: Assessment, prediction: Prediction, threshol
     # Where the patterns explained crisis words away ("I'm not suicidal"), the classifier needs to be
     # far more certain; where they found high, it needs more certainty to make it imminent.
     strict = thresholds.get("over_dismissed", 1.0) if patterns.dismissed else 0.0
+    # A few words with no crisis word in them are thin evidence: "i'm undecided" shares letters
+    # with "i've decided", not meaning.
+    short = words is not None and words <= thresholds.get("short_message_words", 0)
+    if short and not patterns.is_crisis:
+        strict = max(strict, thresholds.get("short_message", 0.0))
     level = "none"
     if prediction.risk_at_least("concern") >= max(strict, thresholds.get("concern", 1.0)):
         level = "concern"
