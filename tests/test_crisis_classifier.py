@@ -116,3 +116,12 @@ def test_everyday_messages_leave_out_help_seeking_intents() -> None:
     assert len(texts) > 500
     assert normalise("i need help now") not in texts  # a help_now example, not a benign one
     assert all(i["level"] == "none" for i in load_everyday_messages())
+
+
+def test_a_short_message_without_crisis_words_needs_a_near_certain_classifier() -> None:
+    likely = _prediction(imminent=0.8, none=0.2)
+    assert raise_with_classifier(NONE, likely, THRESHOLDS, words=2) is NONE
+    assert raise_with_classifier(NONE, likely, THRESHOLDS, words=12).level == "imminent"
+    assert raise_with_classifier(NONE, _prediction(imminent=0.95, none=0.05), THRESHOLDS, words=2).level == "imminent"
+    found = Assessment(level="high", category="suicide")
+    assert raise_with_classifier(found, _prediction(imminent=0.95, none=0.05), THRESHOLDS, words=2).level == "imminent"
