@@ -49,9 +49,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 
 def key_of(settings: Settings, sender: str) -> str:
-    """The review store's key of a sender, with the key file of this stack's var/ folder."""
-    secret = (settings.var_dir / store.KEY_FILE_NAME).read_text(encoding="utf-8").strip().encode("utf-8")
-    return store.conversation_key(sender, secret)
+    """The review store's key of a sender, with the hash key this stack's review service uses."""
+    return store.conversation_key(sender, store.settings_key(settings))
 
 
 def say(settings: Settings, sender: str, text: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
@@ -23,6 +24,9 @@ from sqlalchemy.orm import Session
 from bot import db
 from bot.envfile import TOKEN_PLACEHOLDER
 from bot.review.models import Conversation
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 KEY_FILE_NAME = "review_hash.key"
@@ -59,10 +63,14 @@ def is_migrated(url: str | None = None) -> bool:
 
 @lru_cache(maxsize=1)
 def hash_key() -> bytes:
-    """The key of the conversation hash: `REVIEW_HASH_KEY`, or a random key kept under `var/`."""
+    """The key of the conversation hash for this process's settings (see `settings_key`)."""
     from bot.settings import get_settings
 
-    settings = get_settings()
+    return settings_key(get_settings())
+
+
+def settings_key(settings: Settings) -> bytes:
+    """`REVIEW_HASH_KEY`, or else the random key kept under the settings' `var/` folder."""
     if settings.review_hash_key and settings.review_hash_key != TOKEN_PLACEHOLDER:
         return settings.review_hash_key.encode("utf-8")
     return ensure_key_file(settings.var_dir).read_text(encoding="utf-8").strip().encode("utf-8")
