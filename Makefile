@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore
 
-.PHONY: help setup run train test lint typecheck unit validate rasa-test bench lock clean services browser
+.PHONY: help setup run train test lint typecheck unit validate rasa-test bench lock clean services browser haproxy scale
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,17 @@ browser: ## Install Debian's chromium for the end-to-end tests, if it is missing
 		{ echo "Could not install chromium (apt-get install chromium); the browser tests need it at $(CHROMIUM)."; exit 1; }; }
 	@$(CHROMIUM) --version
 
+haproxy: ## Install Debian's HAProxy for the scale-out topology, if it is missing
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { echo "Installing Debian's haproxy"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q haproxy >/dev/null || \
+		{ $$SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q haproxy >/dev/null; } || \
+		{ echo "Could not install haproxy (apt-get install haproxy); the scale-out topology needs it."; exit 1; }; }
+
+scale: setup haproxy services ## Start the scale-out topology locally: HAProxy, 2 Rasa + 2 action servers, PostgreSQL, Redis, RabbitMQ
+	$(PY) -m bot init-env
+	$(PY) -m bot scale
+
 run: setup ## Set up, train if needed, and start the assistant (chat at http://localhost:8080)
 	$(PY) -m bot init-env
 	$(PY) -m bot run
@@ -78,7 +89,7 @@ services: ## Start PostgreSQL on loopback if it is installed but stopped (tests 
 	@bash .ci/services.sh
 
 test: setup ## Everything CI runs: lint, types, validate, pytest, Rasa tests, NLU F1 >= 0.90
-	$(MAKE) --no-print-directory services browser
+	$(MAKE) --no-print-directory services browser haproxy
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(MAKE) --no-print-directory train
 	$(MAKE) --no-print-directory rasa-test

@@ -104,6 +104,39 @@ def _cmd_anonymize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_scale(args: argparse.Namespace) -> int:
+    from bot import scale
+    from bot.envfile import ensure_env_file
+    from bot.settings import build_settings
+    from bot.training import train
+
+    ensure_env_file(get_settings().project_root)
+    scale.load_scale_env(Path(args.env_file))
+    settings = build_settings()
+    if not settings.rasa_api_token:
+        print("RASA_API_TOKEN is empty; set it in .env.", file=sys.stderr)
+        return 1
+    if not args.no_train:
+        train(settings)
+    code = scale.main_run(settings)
+    print("Stopped.")
+    return code
+
+
+def _cmd_haproxy_config(args: argparse.Namespace) -> int:
+    from bot import scale
+
+    def addresses(raw: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+    topology = scale.Topology(addresses(args.rasa), addresses(args.actions))
+    if not topology.rasa or not topology.actions:
+        print("Name at least one Rasa server and one action server (host:port).", file=sys.stderr)
+        return 2
+    print(scale.render_haproxy(get_settings(), topology, bind_host=args.bind), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -118,6 +151,21 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the action server, the Rasa server and the web page")
     run.add_argument("--no-train", action="store_true", help="do not check whether the model needs training")
     run.set_defaults(func=_cmd_run)
+
+    scale_cmd = sub.add_parser(
+        "scale", help="start the scale-out topology (HAProxy, several Rasa and action servers) as local processes"
+    )
+    scale_cmd.add_argument(
+        "--env-file", default="deploy/scale.env", help="variables of the topology (the environment wins over them)"
+    )
+    scale_cmd.add_argument("--no-train", action="store_true", help="do not check whether the model needs training")
+    scale_cmd.set_defaults(func=_cmd_scale)
+
+    haproxy = sub.add_parser("haproxy-config", help="print HAProxy's configuration for given servers (containers)")
+    haproxy.add_argument("--rasa", required=True, help="Rasa servers, comma-separated host:port")
+    haproxy.add_argument("--actions", required=True, help="action servers, comma-separated host:port")
+    haproxy.add_argument("--bind", default="0.0.0.0", help="address HAProxy listens on")  # noqa: S104 (containers)
+    haproxy.set_defaults(func=_cmd_haproxy_config)
 
     crisis = sub.add_parser(
         "crisis-check", help="read messages (one per line) on stdin, print one JSON verdict per line"

@@ -60,6 +60,10 @@ class Settings:
     review_session_minutes: int = 30
     rabbitmq_url: str = ""
     rabbitmq_queue: str = "rasa_events"
+    lock_store_url: str = ""
+    action_timeout_seconds: int = 10
+    rate_limit_burst: int = 30
+    rate_limit_per_minute: int = 60
 
     @property
     def rasa_url(self) -> str:
@@ -135,6 +139,10 @@ def build_settings() -> Settings:
         review_session_minutes=_int("REVIEW_SESSION_MINUTES", 30),
         rabbitmq_url=os.environ.get("RABBITMQ_URL", "").strip(),
         rabbitmq_queue=os.environ.get("RABBITMQ_QUEUE", "").strip() or "rasa_events",
+        lock_store_url=os.environ.get("LOCK_STORE_URL", "").strip(),
+        action_timeout_seconds=_int("ACTION_TIMEOUT_SECONDS", 10),
+        rate_limit_burst=_int("RATE_LIMIT_BURST", 30),
+        rate_limit_per_minute=_int("RATE_LIMIT_PER_MINUTE", 60),
     )
 
 

@@ -64,3 +64,34 @@ def test_unreachable_store_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
             run_checks(PROJECT_ROOT)
     finally:
         get_settings.cache_clear()
+
+
+def test_unimportable_lock_store_is_refused(tmp_path: Path, isolated_env: Path) -> None:
+    root = _root(tmp_path, "bot.rasa_addons.tracker_store.GuardedSQLTrackerStore")
+    with (root / "endpoints.yml").open("a") as handle:
+        handle.write("lock_store:\n  type: bot.rasa_addons.no_such_module.LockStore\n")
+    with pytest.raises(RuntimeError, match="Lock store class"):
+        run_checks(root)
+
+
+@pytest.mark.parametrize(
+    ("variable", "url", "message"),
+    [
+        ("LOCK_STORE_URL", "redis://127.0.0.1:1/0", "Redis lock store"),
+        ("RABBITMQ_URL", "amqp://guest:secret-pw@127.0.0.1:1/", "RabbitMQ"),
+    ],
+)
+def test_unreachable_scale_out_servers_are_refused_without_showing_passwords(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, variable: str, url: str, message: str
+) -> None:
+    from bot.rasa_addons.preflight import check_scale_out_services
+    from bot.settings import get_settings
+
+    monkeypatch.setenv(variable, url)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=message) as caught:
+            check_scale_out_services()
+        assert "secret-pw" not in str(caught.value)
+    finally:
+        get_settings.cache_clear()

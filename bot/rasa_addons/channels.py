@@ -30,6 +30,7 @@ from sanic.response import HTTPResponse
 from bot.crisis.detector import get_detector
 from bot.crisis.helplines import helpline_slots, resource_markers
 from bot.crisis.safety import crisis_response
+from bot.ratelimit import get_rate_limiter
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,19 @@ def add_health_route(webhook: Blueprint) -> None:
         return response.json({"status": "ok"})
 
     webhook.add_route(health, "/", methods=["GET"])
+
+
+def held_back(sender: str, text: str) -> bool:
+    """Whether to refuse a message because its sender is over the rate limit.
+
+    A message the crisis detector flags always goes through, whatever the limit says.
+    """
+    if get_rate_limiter().allow(sender):
+        return False
+    if text and not text.startswith("/") and get_detector().assess(text).is_crisis:
+        logger.warning("A crisis message went through although its sender is over the rate limit.")
+        return False
+    return True
 
 
 def error_text(key: str) -> str:
@@ -137,6 +151,11 @@ class SafeRestInput(RestInput):
             if error:
                 return response.json({"error": _errors()[error]}, status=400)
             sender, text = str(body["sender"]), str(body["message"])
+            if held_back(sender, text):
+                wait = max(1, round(get_rate_limiter().retry_after(sender)))
+                return response.json(
+                    {"error": _errors()["rate_limited"]}, status=429, headers={"Retry-After": str(wait)}
+                )
             metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
             collector = CollectingOutputChannel()
             try:

@@ -70,6 +70,56 @@ def run_checks(root: Path) -> None:
             class_from_module_path(broker_config.type)
         except (ImportError, AttributeError) as exc:
             raise RuntimeError(f"Event broker class {broker_config.type!r} cannot be imported ({exc}).") from exc
+    lock_config = read_endpoint_config(str(root / "endpoints.yml"), "lock_store")
+    if lock_config is not None and lock_config.type and "." in lock_config.type:
+        try:
+            class_from_module_path(lock_config.type)
+        except (ImportError, AttributeError) as exc:
+            raise RuntimeError(f"Lock store class {lock_config.type!r} cannot be imported ({exc}).") from exc
+    check_scale_out_services()
+
+
+def check_scale_out_services() -> None:
+    """Connect to Redis and RabbitMQ when they are configured; a wrong URL must not start a server.
+
+    Raises:
+        RuntimeError: A configured server cannot be reached.
+    """
+    settings = get_settings()
+    if settings.lock_store_url:
+        import redis
+
+        try:
+            redis.Redis.from_url(settings.lock_store_url, socket_connect_timeout=3, socket_timeout=3).ping()
+        except (redis.exceptions.RedisError, ValueError) as exc:
+            raise RuntimeError(
+                f"The Redis lock store at {_hide_password(settings.lock_store_url)} cannot be reached ({exc})."
+            ) from exc
+    if settings.rabbitmq_url:
+        import asyncio
+
+        import aio_pika
+
+        async def connect() -> None:
+            connection = await aio_pika.connect(settings.rabbitmq_url, timeout=5)
+            await connection.close()
+
+        try:
+            asyncio.run(connect())
+        except Exception as exc:  # noqa: BLE001 (aio_pika raises many kinds; all mean the same here)
+            raise RuntimeError(
+                f"RabbitMQ at {_hide_password(settings.rabbitmq_url)} cannot be reached "
+                f"({type(exc).__name__}); events would not reach the review service."
+            ) from exc
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 (not a URL SQLAlchemy parses; show only the scheme)
+        return url.split("://", 1)[0] + "://..."
 
 
 def main() -> int:

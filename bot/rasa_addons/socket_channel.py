@@ -32,7 +32,13 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from sanic import Blueprint
 from socketio import AsyncServer
 
-from bot.rasa_addons.channels import MAX_MESSAGE_CHARS, add_health_route, ensure_safe_reply, error_text
+from bot.rasa_addons.channels import (
+    MAX_MESSAGE_CHARS,
+    add_health_route,
+    ensure_safe_reply,
+    error_text,
+    held_back,
+)
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -135,6 +141,8 @@ class SafeSocketIOInput(SocketIOInput):
                 return {"ok": False, "error": error_text(problem)}
             text = str(data["message"])
             message_id = str(data.get("message_id") or uuid.uuid4().hex)
+            if (session_id, message_id) not in self._turns and held_back(session_id, text):
+                return {"ok": False, "error": error_text("rate_limited")}
             metadata = data.get(self.metadata_key)
             replies = await self._answer(
                 on_new_message, session_id, message_id, text, metadata if isinstance(metadata, dict) else None

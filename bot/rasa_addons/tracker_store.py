@@ -30,12 +30,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
 
+from bot.rasa_addons.serving import configure_serving
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -105,6 +107,8 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
             TrackerStoreUnavailableError: The database cannot be reached or used.
         """
         db_url = url or host or get_settings().tracker_store_url
+        # The one hook every Rasa server process of this project runs at start-up.
+        configure_serving()
         self.window = int(window)
         self._cache: OrderedDict[str, tuple[int, list[Event]]] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -124,6 +128,13 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
                 query=dict(parsed.query) or None,
                 **kwargs,
             )
+            if not parsed.drivername.startswith("sqlite"):
+                # A database server that restarted leaves dead connections in the pool: test each
+                # one before use, so the first message after a restart reconnects instead of failing.
+                first: sa.engine.Engine = self.engine  # type: ignore[has-type]
+                first.dispose()
+                self.engine = sa.create_engine(first.url, pool_pre_ping=True, **create_engine_kwargs(str(first.url)))
+                self.sessionmaker = sessionmaker(bind=self.engine)
             if parsed.drivername.startswith("sqlite"):
                 # Write-ahead logging lets readers and the writer work at once (and is persistent);
                 # with it, synchronous=NORMAL is safe against application crashes and skips an

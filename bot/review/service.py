@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -48,14 +48,15 @@ def _ingest_context(settings: Settings):  # type: ignore[no-untyped-def]
         anonymizer = await asyncio.to_thread(get_anonymizer)  # loads spaCy and Presidio (seconds)
         ingestor = Ingestor(anonymizer)
         stop = asyncio.Event()
-        work: Coroutine[Any, Any, Any]
-        if settings.rabbitmq_url:
-            work = consume_rabbitmq(
-                ingestor, settings.rabbitmq_url, settings.rabbitmq_queue, settings.review_database_url, stop=stop
-            )
-        else:
-            work = follow_sql_broker(ingestor, settings.event_broker_url, settings.review_database_url, stop=stop)
-        task = asyncio.create_task(work)
+
+        def work() -> Coroutine[Any, Any, Any]:
+            if settings.rabbitmq_url:
+                return consume_rabbitmq(
+                    ingestor, settings.rabbitmq_url, settings.rabbitmq_queue, settings.review_database_url, stop=stop
+                )
+            return follow_sql_broker(ingestor, settings.event_broker_url, settings.review_database_url, stop=stop)
+
+        task = asyncio.create_task(_supervised(work, stop))
         yield
         stop.set()
         try:
@@ -64,6 +65,32 @@ def _ingest_context(settings: Settings):  # type: ignore[no-untyped-def]
             logger.warning("Ingest did not stop cleanly; unread events stay in the broker.")
 
     return context
+
+
+RETRY_SECONDS = 5.0
+
+
+async def _supervised(work: Callable[[], Coroutine[Any, Any, Any]], stop: asyncio.Event) -> None:
+    """Run the ingest until `stop`; when it fails (the broker or the store is down), say why and retry.
+
+    Unread events wait in the broker (RabbitMQ's queue or the SQL table), so nothing is lost meanwhile.
+    """
+    while not stop.is_set():
+        try:
+            await work()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (any failure: log it, keep the service up, try again)
+            # Only the kind of error: database errors quote the statement's parameters.
+            logger.error(
+                "The review ingest stopped (%s); unread events wait in the broker. Retrying in %.0f s.",
+                type(exc).__name__,
+                RETRY_SECONDS,
+            )
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=RETRY_SECONDS)
+            except asyncio.TimeoutError:
+                pass
 
 
 def serve(settings: Settings) -> None:
