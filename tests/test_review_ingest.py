@@ -270,3 +270,44 @@ def test_ingest_from_rabbitmq(review_url: str) -> None:
     dumped = all_text(review_url)
     for secret in SECRETS:
         assert secret not in dumped
+
+
+def test_rabbitmq_ingest_keeps_consuming_through_quiet_spells(review_url: str) -> None:
+    """Events that arrive after the consumer has waited a while (several empty polls) still arrive."""
+    if not _rabbitmq_reachable():
+        if os.environ.get("CI"):
+            pytest.fail("RabbitMQ is not running on 127.0.0.1:5672 (CI needs it)")
+        pytest.skip("RabbitMQ is not running on 127.0.0.1:5672")
+    import aio_pika
+
+    amqp = "amqp://guest:guest@127.0.0.1:5672/"
+    queue_name = f"test-review-{uuid.uuid4().hex[:8]}"
+    events = rasa_events()
+    ingestor = Ingestor(get_anonymizer(), key=KEY)
+
+    async def scenario() -> int:
+        connection = await aio_pika.connect_robust(amqp)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(queue_name, durable=True)
+            stop = asyncio.Event()
+            task = asyncio.create_task(consume_rabbitmq(ingestor, amqp, queue_name, review_url, stop=stop))
+            try:
+                for half in (events[: len(events) // 2], events[len(events) // 2 :]):
+                    await asyncio.sleep(2.0)  # four empty polls of the consumer
+                    for event in half:
+                        await channel.default_exchange.publish(
+                            aio_pika.Message(body=json.dumps(event).encode()), routing_key=queue_name
+                        )
+                for _ in range(100):
+                    await asyncio.sleep(0.1)
+                    with store.session_scope(review_url) as session:
+                        if session.query(Event).count() >= len(events) - 2:
+                            break
+            finally:
+                stop.set()
+                count = await asyncio.wait_for(task, timeout=10)
+                await queue.delete(if_unused=False, if_empty=False)
+            return count
+
+    assert asyncio.run(scenario()) == len(events)

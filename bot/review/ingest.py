@@ -354,10 +354,14 @@ async def consume_rabbitmq(
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
         queue = await channel.declare_queue(queue_name, durable=True)
-        async with queue.iterator() as messages:
+        # Deliveries go to a local queue that can be waited on with a timeout; cancelling a wait on
+        # aio_pika's own queue iterator closes the iterator (and a second wait raises KeyError).
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+        tag = await queue.consume(inbox.put)
+        try:
             while stop is None or not stop.is_set():
                 try:
-                    message = await asyncio.wait_for(messages.__anext__(), timeout=0.5)
+                    message = await asyncio.wait_for(inbox.get(), timeout=0.5)
                 except asyncio.TimeoutError:
                     continue
                 try:
@@ -370,6 +374,8 @@ async def consume_rabbitmq(
                 await asyncio.to_thread(_store_one, ingestor, review_url, sender_id, event)
                 await message.ack()
                 count += 1
+        finally:
+            await queue.cancel(tag)  # unacknowledged deliveries go back to the queue
     return count
 
 

@@ -87,6 +87,7 @@ async def _supervised(work: Callable[[], Coroutine[Any, Any, Any]], stop: asynci
                 type(exc).__name__,
                 RETRY_SECONDS,
             )
+            logger.debug("Review ingest failure", exc_info=True)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=RETRY_SECONDS)
             except asyncio.TimeoutError:
