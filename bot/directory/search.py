@@ -42,7 +42,11 @@ class Criteria:
     office_states: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        """Reject values that would silently match nothing."""
+        """Reject values that would silently match nothing; make text storable (no lone surrogates)."""
+        for name in ("state", "population", "insurance", "language", "gender", "license_type", "city", "zip"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, value.encode("utf-8", "replace").decode("utf-8"))
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
         if len(self.state) != 2:

@@ -53,6 +53,11 @@ class Reading:
         return slot is not None and self.values.get(slot) is not None
 
 
+def plain_text(text: str) -> str:
+    """The text with what cannot be UTF-8 (lone surrogates, from a client's JSON) replaced by "?"."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def read_message(text: str, asked: str | None = None, vocab: Vocab | None = None) -> Reading:
     """Read every search detail in a message.
 
@@ -66,7 +71,7 @@ def read_message(text: str, asked: str | None = None, vocab: Vocab | None = None
     """
     vocab = vocab or get_vocab()
     reading = Reading()
-    text = " ".join(text.split())[:500]
+    text = " ".join(plain_text(text).split())[:500]
     if not text:
         return reading
     doc = vocab.doc(text)
@@ -198,7 +203,7 @@ class Contact:
 def read_contact_method(text: str, vocab: Vocab | None = None) -> str | None:
     """email, phone or text, from the user's words; None if unclear."""
     vocab = vocab or get_vocab()
-    keys = vocab.keys_in(vocab.doc(text), "contact_methods")
+    keys = vocab.keys_in(vocab.doc(plain_text(text)), "contact_methods")
     if "@" in text:
         return "email"
     return keys[0] if len(keys) == 1 else None
