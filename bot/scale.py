@@ -228,21 +228,10 @@ def running(
     env = stack.child_environment(settings)
     # Every process, whichever port it serves, tells browsers and channels the balancer's address.
     env["RASA_PUBLIC_URL"] = settings.rasa_public_url
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
     config = settings.var_dir / "scale" / "haproxy.cfg"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(render_haproxy(settings, topology), encoding="utf-8")
-    from bot.envfile import TOKEN_PLACEHOLDER
-
-    if settings.review_hash_key in ("", TOKEN_PLACEHOLDER):
-        from bot.review.store import ensure_key_file
-
-        ensure_key_file(settings.var_dir)
-    stack.preflight(settings, env)
-    from bot.directory.cli import ensure_directory
-
-    if ensure_directory(settings.database_url):
-        logger.info("Seeded the therapist directory with the fictional sample.")
+    stack.prepare(settings, env)
     with stack.started_services(
         scale_services(settings, topology, config, with_web=with_web, with_review=with_review),
         cwd=settings.project_root,

@@ -221,6 +221,27 @@ def started_services(
         stop(started)
 
 
+def prepare(settings: Settings, env: dict[str, str], *, seed_directory: bool = True) -> None:
+    """What must hold before any process starts: var/, the review hash key, the preflight check, the directory.
+
+    Raises:
+        StackError: The preflight check failed.
+    """
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    from bot.envfile import TOKEN_PLACEHOLDER
+
+    if settings.review_hash_key in ("", TOKEN_PLACEHOLDER):
+        from bot.review.store import ensure_key_file
+
+        ensure_key_file(settings.var_dir)  # before any process could race to create it
+    preflight(settings, env)
+    if seed_directory:
+        from bot.directory.cli import ensure_directory
+
+        if ensure_directory(settings.database_url):
+            logger.info("Seeded the therapist directory with the fictional sample.")
+
+
 @contextmanager
 def running(
     settings: Settings,
@@ -245,19 +266,7 @@ def running(
         The started services.
     """
     env = child_environment(settings)
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    from bot.envfile import TOKEN_PLACEHOLDER
-
-    if settings.review_hash_key in ("", TOKEN_PLACEHOLDER):
-        from bot.review.store import ensure_key_file
-
-        ensure_key_file(settings.var_dir)  # before any process could race to create it
-    preflight(settings, env)
-    if with_actions:
-        from bot.directory.cli import ensure_directory
-
-        if ensure_directory(settings.database_url):
-            logger.info("Seeded the therapist directory with the fictional sample.")
+    prepare(settings, env, seed_directory=with_actions)
     with started_services(
         services(settings, with_actions=with_actions, with_web=with_web, with_review=with_review),
         cwd=settings.project_root,
