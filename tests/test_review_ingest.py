@@ -228,11 +228,15 @@ def _rabbitmq_reachable() -> bool:
         return False
 
 
-def test_ingest_from_rabbitmq(review_url: str) -> None:
+def _require_rabbitmq() -> None:
     if not _rabbitmq_reachable():
         if os.environ.get("CI"):
             pytest.fail("RabbitMQ is not running on 127.0.0.1:5672 (CI needs it)")
         pytest.skip("RabbitMQ is not running on 127.0.0.1:5672")
+
+
+def test_ingest_from_rabbitmq(review_url: str) -> None:
+    _require_rabbitmq()
     import aio_pika
 
     amqp = "amqp://guest:guest@127.0.0.1:5672/"
@@ -274,10 +278,7 @@ def test_ingest_from_rabbitmq(review_url: str) -> None:
 
 def test_rabbitmq_ingest_keeps_consuming_through_quiet_spells(review_url: str) -> None:
     """Events that arrive after the consumer has waited a while (several empty polls) still arrive."""
-    if not _rabbitmq_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("RabbitMQ is not running on 127.0.0.1:5672 (CI needs it)")
-        pytest.skip("RabbitMQ is not running on 127.0.0.1:5672")
+    _require_rabbitmq()
     import aio_pika
 
     amqp = "amqp://guest:guest@127.0.0.1:5672/"

@@ -64,18 +64,13 @@ def run_checks(root: Path) -> None:
 
     # Rasa runs without its event broker, with only a warning, when the class cannot be imported:
     # clinicians would silently stop seeing conversations.
-    broker_config = read_endpoint_config(str(root / "endpoints.yml"), "event_broker")
-    if broker_config is not None and broker_config.type and "." in broker_config.type:
-        try:
-            class_from_module_path(broker_config.type)
-        except (ImportError, AttributeError) as exc:
-            raise RuntimeError(f"Event broker class {broker_config.type!r} cannot be imported ({exc}).") from exc
-    lock_config = read_endpoint_config(str(root / "endpoints.yml"), "lock_store")
-    if lock_config is not None and lock_config.type and "." in lock_config.type:
-        try:
-            class_from_module_path(lock_config.type)
-        except (ImportError, AttributeError) as exc:
-            raise RuntimeError(f"Lock store class {lock_config.type!r} cannot be imported ({exc}).") from exc
+    for section, label in (("event_broker", "Event broker"), ("lock_store", "Lock store")):
+        config = read_endpoint_config(str(root / "endpoints.yml"), section)
+        if config is not None and config.type and "." in config.type:
+            try:
+                class_from_module_path(config.type)
+            except (ImportError, AttributeError) as exc:
+                raise RuntimeError(f"{label} class {config.type!r} cannot be imported ({exc}).") from exc
     check_scale_out_services()
 
 
