@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActionExecutionRejected, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.dialogue.suggestions import none_of_these_payload, suggest_options
 from bot.reflection.bank import get_bank
 from bot.reflection.compose import compose, get_wording, summary_text
 from bot.reflection.cues import get_analyzer
-from bot.reflection.intake import gate, handle_message, is_complete, next_question
+from bot.reflection.intake import Turn, gate, handle_message, is_complete, next_question
 from bot.reflection.scoring import Picture, Scores, pick, score
 
 DomainDict = dict[str, Any]
@@ -93,6 +93,21 @@ class ActionAskIntakeCurrent(Action):
         return []
 
 
+def _intake_turn(tracker: Tracker, slot_value: Any = None) -> Turn:
+    """What the latest message does to the intake."""
+    latest = tracker.latest_message or {}
+    intent = latest.get("intent") or {}
+    return handle_message(
+        get_bank(),
+        tracker.get_slot("intake_answers"),
+        str(latest.get("text") or slot_value or ""),
+        intent.get("name"),
+        float(intent.get("confidence") or 0.0),
+        list(latest.get("entities") or []),
+        (latest.get("crisis") or {}).get("level"),
+    )
+
+
 class ValidateIntakeForm(FormValidationAction):
     """Store each intake answer, or handle skip, back and "why do you ask?"."""
 
@@ -100,21 +115,17 @@ class ValidateIntakeForm(FormValidationAction):
         """Return the action's name."""
         return "validate_intake_form"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """Reject the form when the message asks for something else, so the dialogue rules answer it."""
+        if tracker.get_slot("intake_current") is not None and _intake_turn(tracker).interrupt:
+            return [SlotSet("intake_current", None), ActionExecutionRejected(self.form_name())]
+        return await super().run(dispatcher, tracker, domain)
+
     async def validate_intake_current(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Apply the message to the answers; keep the form going until every question is done."""
-        latest = tracker.latest_message or {}
-        intent = latest.get("intent") or {}
-        turn = handle_message(
-            get_bank(),
-            tracker.get_slot("intake_answers"),
-            str(latest.get("text") or slot_value or ""),
-            intent.get("name"),
-            float(intent.get("confidence") or 0.0),
-            list(latest.get("entities") or []),
-            (latest.get("crisis") or {}).get("level"),
-        )
+        turn = _intake_turn(tracker, slot_value)
         for response in turn.responses:
             dispatcher.utter_message(response=response)
         for text in turn.say:

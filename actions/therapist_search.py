@@ -13,7 +13,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.directory import db
 from bot.directory.flow import (
-    CONTROL_CONFIDENCE,
     PAGE_SIZE,
     Step,
     apply_answer,
@@ -21,6 +20,7 @@ from bot.directory.flow import (
     conversation_ref,
     criteria_from_slots,
     explain_no_match,
+    is_confident_control,
     is_question_aside,
     present,
     start_values,
@@ -96,14 +96,14 @@ class ValidateTherapistSearchForm(FormValidationAction):
         # Otherwise an answer wins over what the intent classifier thought ("online" is not "refine").
         answered = step.updates.get(slot) is not None
         changing = "utter_search_changing" in step.responses
-        control = None if changing else control_of(step, slot, intent, confidence)
+        control = None if changing else control_of(step, slot, text, intent, confidence)
         if control == "stop":
             # Ends the form; action_search_therapists then says the search stopped.
             return {slot: None, "requested_slot": None, "search_stopped": True, "search_unclear": False}
         if control == "start_over":
             dispatcher.utter_message(response="utter_search_start_over")
             return {**start_values(""), "search_unclear": False}
-        if not answered and not changing and intent == "refine_search" and confidence >= CONTROL_CONFIDENCE:
+        if not answered and not changing and intent == "refine_search" and is_confident_control(confidence):
             return self._refine(slot, text, dispatcher, tracker)
         if changing:
             dispatcher.utter_message(response="utter_search_changing")
@@ -322,7 +322,7 @@ class ValidateConsultationForm(FormValidationAction):
         if is_question_aside(text, intent, confidence):
             dispatcher.utter_message(response=_question_response(intent, latest))
             return {slot: None, "referral_unclear": False}
-        if control_of(Step(), slot, intent, confidence):
+        if control_of(Step(), slot, text, intent, confidence):
             return {slot: None, "referral_consent": False, "requested_slot": None}
         return None
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import yaml
 from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecuted, ActionExecutionRejected, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import (
@@ -107,6 +108,23 @@ def test_validator_never_stores_crisis_text() -> None:
         )
     )
     assert result["intake_answers"] == {}
+
+
+def test_validator_rejects_the_form_for_a_request_and_keeps_the_answers() -> None:
+    latest = {"text": "let's stop for now", "intent": {"name": "pause_intake", "confidence": 0.95}}
+    slots = {"intake_answers": {"caregiver_comfort": "x"}, "intake_current": latest["text"]}
+    events = asyncio.run(ValidateIntakeForm().run(CollectingDispatcher(), _slot_tracker(slots, latest), DOMAIN))
+    assert events == [SlotSet("intake_current", None), ActionExecutionRejected("intake_form")]
+
+
+def test_validator_stores_an_answer_the_classifier_misread_as_pause() -> None:
+    latest = {"text": "my parents were busy but kind", "intent": {"name": "pause_intake", "confidence": 0.97}}
+    slots = {"intake_answers": {}, "intake_current": latest["text"]}
+    candidate = [ActionExecuted("intake_form"), SlotSet("intake_current", latest["text"])]
+    tracker = Tracker("user-1", slots, latest, candidate, False, None, {"name": "intake_form"}, "action_listen")
+    events = asyncio.run(ValidateIntakeForm().run(CollectingDispatcher(), tracker, DOMAIN))
+    assert SlotSet("intake_answers", {"caregiver_comfort": latest["text"]}) in events
+    assert not [e for e in events if e["event"] == "action_execution_rejected"]
 
 
 def test_reflect_sends_the_reflection_and_keeps_the_summary() -> None:

@@ -6,7 +6,9 @@ from typing import Any
 
 from bot.directory import db
 from bot.directory.flow import (
+    Step,
     apply_answer,
+    control_of,
     conversation_ref,
     criteria_from_slots,
     explain_no_match,
@@ -148,3 +150,13 @@ def test_combined_widening_updates_and_button() -> None:
     _, buttons = explain_no_match(criteria, [option])
     assert buttons[0]["title"] == "Widen the search: online too, any language (4)"
     assert buttons[0]["payload"] == '/refine_search{"widen": "online+language"}'
+
+
+def test_stop_and_start_over_need_the_words_as_well_as_the_intent() -> None:
+    assert control_of(Step(), "search_insurance", "the one from my work", "start_over", 0.98) is None
+    assert control_of(Step(), "search_insurance", "start over please", "start_over", 0.98) == "start_over"
+    assert control_of(Step(), "search_insurance", "let's stop here", "pause_intake", 0.9) == "stop"
+    assert control_of(Step(), "search_insurance", "ok bye", "goodbye", 0.9) == "stop"
+    assert control_of(Step(), "search_insurance", "ok bye", "goodbye", 0.5) is None
+    answered = Step(updates={"search_state": "NY"})
+    assert control_of(answered, "search_state", "new york, start over", "start_over", 0.99) is None

@@ -97,6 +97,31 @@ def test_a_button_press_on_an_open_question_is_not_stored() -> None:
     assert turn.answers == {} and turn.responses == ["utter_intake_open_expected"]
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("my parents were busy but kind", "pause_intake"), ("they said start over and stop crying", "deny")],
+)
+def test_an_answer_misread_as_a_request_is_stored(text: str, intent: str) -> None:
+    turn = handle_message(BANK, {}, text, intent, 0.97)
+    assert turn.answers == {FIRST.id: text} and turn.interrupt is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "kind"),
+    [
+        ("let's stop for now", "pause_intake", "leave"),
+        ("what was the strange situation study?", "faq", "aside"),
+        ("/help", "help", "aside"),
+        ("start over", "start_over", "start_over"),
+    ],
+)
+def test_a_request_leaves_the_answers_untouched(text: str, intent: str, kind: str) -> None:
+    answers = _until(FIRST_RATING.id)
+    turn = handle_message(BANK, answers, text, intent, 0.95)
+    assert turn.interrupt == kind
+    assert turn.answers == answers and not turn.responses and not turn.complete
+
+
 @pytest.mark.parametrize("level", ["concern", "high", "imminent"])
 def test_crisis_text_is_never_stored(level: str) -> None:
     turn = handle_message(BANK, {}, "i don't want to be here anymore", "crisis", 1.0, crisis_level=level)

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bot.dialogue.interrupts import ASIDE, get_interrupts
 from bot.directory.search import ANY_METHOD, ATTACHMENT, Criteria, Match, Page, Widening
 from bot.directory.understand import ANY_NEED, SELF_PAY, SLOTS, UNSURE, Reading, read_message
 from bot.directory.vocab import Vocab, get_vocab
@@ -33,14 +34,6 @@ EXTRA_SLOTS = (
     "search_shown",
     "search_stopped",
 )
-_QUESTION = re.compile(
-    r"\?\s*$|^\s*(what|what's|whats|how|why|who|whom|when|where|which|is|are|can|could|do|does|did"
-    r"|should|will|would|tell me)\b",
-    re.I,
-)
-# Questions the form answers and then asks its own question again (the NLU intent decides which).
-QUESTION_INTENTS = ("faq", "help", "bot_challenge")
-QUESTION_CONFIDENCE = 0.6
 _OVERRIDE = re.compile(r"\b(actually|instead|now|change|changed|update|rather|sorry|oops|wrong|correction)\b", re.I)
 
 
@@ -93,21 +86,27 @@ def is_question_aside(text: str, intent: str | None, confidence: float) -> bool:
     "What is attachment-based therapy?" is a question; "anxiety" or "attachment issues i guess" are
     answers even when the intent classifier calls them questions about attachment.
     """
-    return intent in QUESTION_INTENTS and confidence >= QUESTION_CONFIDENCE and bool(_QUESTION.search(text.strip()))
+    return get_interrupts().classify(text, intent, confidence) == ASIDE
 
 
-CONTROL_CONFIDENCE = 0.7
-_CONTROLS = {"pause_intake": "stop", "goodbye": "stop", "start_over": "start_over"}
+_CONTROLS = {"leave": "stop", "start_over": "start_over"}
 
 
-def control_of(step: Step, asked: str, intent: str | None, confidence: float) -> str | None:
-    """Return "stop" or "start_over" when a message that is not an answer confidently asks for it.
+def control_of(step: Step, asked: str, text: str, intent: str | None, confidence: float) -> str | None:
+    """Return "stop" or "start_over" when a message that is not an answer asks for it.
 
-    An answer always wins: "New York" is a state even if the intent classifier hears "start new".
+    An answer always wins: "New York" is a state even if the intent classifier hears "start new";
+    and the message must say so itself: "the one from my work" is an unclear answer, not a
+    request to start over, whatever the classifier thinks (see bot/dialogue/interrupts.yml).
     """
-    if step.updates.get(asked) is not None or confidence < CONTROL_CONFIDENCE:
+    if step.updates.get(asked) is not None:
         return None
-    return _CONTROLS.get(intent or "")
+    return _CONTROLS.get(get_interrupts().classify(text, intent, confidence) or "")
+
+
+def is_confident_control(confidence: float) -> bool:
+    """Whether an intent is confident enough to act on as a request inside the search."""
+    return confidence >= get_interrupts().control_confidence
 
 
 def apply_answer(filled: dict[str, Any], text: str, asked: str, vocab: Vocab | None = None) -> Step:

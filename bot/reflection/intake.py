@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.dialogue.interrupts import get_interrupts
 from bot.reflection.bank import Bank, Question
 
 SKIP, BACK, WHY, RATE = "skip_question", "go_back", "why_question", "rate"
@@ -29,6 +30,9 @@ class Turn:
     responses: list[str] = field(default_factory=list)
     say: list[str] = field(default_factory=list)
     complete: bool = False
+    # Set when the message asks for something else (a question, pause, start over): the form is
+    # then rejected and the dialogue rules answer it, with the answers untouched.
+    interrupt: str | None = None
 
 
 def next_question(bank: Bank, answers: dict[str, Any]) -> Question | None:
@@ -96,7 +100,8 @@ def handle_message(
 
     Returns:
         The new answers, the responses to send (domain response names), free text to send (a
-        question's "why"), and whether the intake is complete.
+        question's "why"), whether the intake is complete, and whether the message asks for
+        something else instead (see bot/dialogue/interrupts.yml).
     """
     answers = dict(answers or {})
     question = next_question(bank, answers)
@@ -119,6 +124,9 @@ def handle_message(
     if control == SKIP:
         answers[question.id] = None
         return Turn(answers, responses=["utter_intake_skipped"], complete=next_question(bank, answers) is None)
+    interrupt = get_interrupts().classify(text, intent, confidence)
+    if interrupt is not None:
+        return Turn(answers, interrupt=interrupt)
     if question.is_rating:
         rating = parse_rating(bank, text, entities or [])
         if rating is None:
