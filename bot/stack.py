@@ -23,6 +23,8 @@ from typing import IO
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
+# Rasa SDK's server, started once the actions' language resources are loaded.
+ACTION_SERVER = "bot.rasa_addons.action_server"
 
 
 class StackError(RuntimeError):
@@ -83,7 +85,7 @@ def services(
         result.append(
             Service(
                 name="action server",
-                argv=[python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
+                argv=[python, "-m", ACTION_SERVER, "--actions", "actions", "--port", str(settings.action_port)],
                 health_url=f"http://{settings.action_host}:{settings.action_port}/health",
                 env={"SANIC_HOST": settings.action_host},
             )

@@ -48,6 +48,7 @@ def _start(settings: Settings) -> tuple[Chat, list[dict[str, Any]]]:
     chat.say("yes")
     replies = chat.say("/reflect_start")
     assert "Question 1 of 14" in _text(replies)
+    assert "in your own words" not in _text(replies)  # the button is not taken for an answer to question 1
     return chat, replies
 
 

@@ -104,7 +104,7 @@ def _compose() -> dict[str, Any]:
 def test_compose_runs_two_rasa_and_two_action_servers_on_the_shared_stores() -> None:
     services = _compose()["services"]
     rasa = [name for name, s in services.items() if "rasa" in str(s.get("command", "")) and "run" in s["command"]]
-    actions = [name for name, s in services.items() if "rasa_sdk" in str(s.get("command", ""))]
+    actions = [name for name, s in services.items() if "bot.rasa_addons.action_server" in str(s.get("command", ""))]
     assert len(rasa) >= 2 and len(actions) >= 2
     for name in rasa + actions + ["review", "haproxy"]:
         env = services[name]["environment"]
