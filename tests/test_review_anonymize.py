@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -108,6 +109,28 @@ def test_slot_lists_name_real_slots() -> None:
     config = load_config()
     assert set(config["redact_slots"]) <= slots
     assert set(config["plain_slots"]) <= slots
+
+
+def test_a_text_seen_again_is_not_analysed_again_and_comes_out_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    anonymizer = get_anonymizer()
+    calls: list[str] = []
+    analyze = anonymizer.analyzer.analyze
+
+    def counting(**kwargs: Any) -> Any:
+        calls.append(str(kwargs.get("text")))
+        return analyze(**kwargs)
+
+    monkeypatch.setattr(anonymizer.analyzer, "analyze", counting)
+    text = "my sister Ilse Brandvold moved to Tulsa, she's 41 (a text for this test only)"
+    first = anonymizer.anonymize(text, Pseudonyms())
+    again = anonymizer.anonymize(text, Pseudonyms())
+    assert first == again and "Ilse" not in first and "Tulsa" not in first and "41" not in first
+    assert calls == [text]
+    # Later in one conversation the same text takes that conversation's placeholders.
+    pseudonyms = Pseudonyms()
+    anonymizer.anonymize("my friend Jonte Aalberg called", pseudonyms)
+    assert anonymizer.anonymize(text, pseudonyms).count("PERSON_2") == 1
+    assert not any(text in str(key) for key in anonymizer._analyzed)  # digests only
 
 
 def test_empty_and_blank_text_pass_through() -> None:

@@ -13,7 +13,11 @@ from rasa.shared.core.events import BotUttered, FollowupAction
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.rasa_addons.serving import answer_failed_actions, apply_action_timeout
+from bot.rasa_addons.serving import (
+    answer_failed_actions,
+    apply_action_timeout,
+    validate_action_results_with_one_validator,
+)
 from bot.settings import PROJECT_ROOT
 from tests.conftest import free_port
 
@@ -55,3 +59,25 @@ def test_a_failed_action_says_so_and_waits_for_the_user(monkeypatch: pytest.Monk
     assert "something went wrong on my side" in str(events[0].text)
     assert "988" in str(events[0].text)
     assert isinstance(events[-1], FollowupAction) and events[-1].action_name == "action_listen"
+
+
+def test_action_replies_are_checked_by_one_validator_with_rasas_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jsonschema import ValidationError
+
+    rasas_own = RemoteAction._validate_action_result
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", rasas_own)  # restored after the test
+    validate_action_results_with_one_validator()
+    validate_action_results_with_one_validator()  # a second call does not wrap twice
+    action = RemoteAction("action_check_intake", None)
+    valid = {
+        "events": [{"event": "slot", "name": "intake_answers", "value": {"q": "an answer"}, "timestamp": None}],
+        "responses": [{"text": "Question 2 of 14.", "buttons": [{"title": "1", "payload": "/rate"}]}],
+    }
+    assert action._validate_action_result(valid) is True
+    invalid = {"events": [{"event": "slot", "name": "x"}, {"no_event_key": 1}], "responses": "not a list"}
+    with pytest.raises(ValidationError) as raised:
+        action._validate_action_result(invalid)
+    with pytest.raises(ValidationError) as rasas:
+        rasas_own(action, invalid)
+    assert raised.value.message == rasas.value.message
+    assert "Failed to validate Action server response" in raised.value.message

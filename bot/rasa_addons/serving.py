@@ -9,6 +9,12 @@ its events and lets the policies predict on as if it had run, so the user may ge
 reply ("I didn't understand"). `answer_failed_actions` makes such an action say `utter_no_reply`
 (sorry, try again; the emergency numbers) and wait for the user. Crisis replies never need the
 action server. Form validation rejections are not failures and pass through unchanged.
+
+Rasa checks every reply of the action server with `jsonschema.validate`, which first checks the
+schema itself against JSON Schema's metaschema, on every call: measured in a conversation through
+the intake and the therapist search, that was 74% of the Rasa server's CPU time.
+`validate_action_results_with_one_validator` checks the same replies against the same schema
+with a validator built once.
 """
 
 from __future__ import annotations
@@ -27,6 +33,33 @@ def configure_serving() -> None:
     """Apply the action timeout and the reply to failed actions (idempotent)."""
     apply_action_timeout()
     answer_failed_actions()
+    validate_action_results_with_one_validator()
+
+
+def validate_action_results_with_one_validator() -> None:
+    """Validate the action server's replies with one prebuilt validator instead of a new one per reply.
+
+    A valid reply passes the same schema as before; an invalid one goes to Rasa's own check, which
+    raises its usual error.
+    """
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    original = RemoteAction._validate_action_result
+    if getattr(original, _MARK, False):
+        return
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)  # once, instead of on every reply
+    validator = validator_class(schema)
+
+    def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+        if validator.is_valid(result):
+            return True
+        return bool(original(self, result))  # raises Rasa's error for an invalid reply
+
+    setattr(_validate_action_result, _MARK, True)
+    RemoteAction._validate_action_result = _validate_action_result
 
 
 def answer_failed_actions() -> None:

@@ -13,8 +13,10 @@ Nothing here runs at import time; `get_anonymizer()` builds the engines on first
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 
 CONFIG_FILE = Path(__file__).with_name("anonymizer.yml")
 _SPACE = re.compile(r"\s+")
+# Recent texts whose findings are remembered (by digest; see Anonymizer._analyze).
+ANALYZED_CACHE_SIZE = 4096
 
 
 def load_config(path: Path = CONFIG_FILE) -> dict[str, Any]:
@@ -131,6 +135,7 @@ class Anonymizer:
         self.states = us_places()[1]
         self.anonymizer: AnonymizerEngine = AnonymizerEngine()
         self._lock = threading.Lock()  # the spaCy pipeline inside is not safe to share between threads
+        self._analyzed: OrderedDict[bytes, tuple[tuple[str, int, int, float], ...]] = OrderedDict()
 
     def anonymize(self, text: str, pseudonyms: Pseudonyms | None = None) -> str:
         """The text with every piece of personal data replaced by its placeholder.
@@ -183,10 +188,32 @@ class Anonymizer:
         return self.anonymize(str(value), pseudonyms)
 
     def _analyze(self, text: str) -> list[RecognizerResult]:
+        """The findings in a text, from Presidio or from the cache of recent texts.
+
+        What Presidio finds depends on the text alone (the conversation's placeholders are
+        applied afterwards), and the same texts come again and again: the assistant's questions,
+        and every earlier intake answer each time the answers slot is set. The cache is keyed by a
+        digest of the text, so it holds no conversation text, only entity types and offsets.
+        """
+        from presidio_analyzer import RecognizerResult
+
         if not text or not text.strip():
             return []
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         with self._lock:
-            results = self.analyzer.analyze(text=text, language="en", score_threshold=self.min_score)
+            found = self._analyzed.get(key)
+            if found is None:
+                found = tuple((r.entity_type, r.start, r.end, r.score) for r in self._find(text))
+                self._analyzed[key] = found
+                if len(self._analyzed) > ANALYZED_CACHE_SIZE:
+                    self._analyzed.popitem(last=False)
+            else:
+                self._analyzed.move_to_end(key)
+        return [RecognizerResult(kind, start, end, score) for kind, start, end, score in found]
+
+    def _find(self, text: str) -> list[RecognizerResult]:
+        """Presidio's findings, trimmed of clinical words and filtered (call with the lock held)."""
+        results = self.analyzer.analyze(text=text, language="en", score_threshold=self.min_score)
         # Clinical words stay even when a recognizer claims them ("Mom" tagged as a person, or
         # "ex" inside "my ex Jess"): they are trimmed off the ends of a finding, and a finding
         # made only of them is dropped.
