@@ -31,6 +31,9 @@ def warm_up() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse Rasa SDK's arguments, load the resources, then run its server until it stops."""
+    from bot.nlp import skip_tensorflow
+
+    skip_tensorflow()  # before anything imports spaCy
     from rasa_sdk.__main__ import main_from_args
     from rasa_sdk.endpoint import create_argument_parser
 

@@ -98,6 +98,10 @@ def serve(settings: Settings) -> None:
     """Run the review service until interrupted."""
     from aiohttp import web
 
+    from bot.nlp import skip_tensorflow
+
+    skip_tensorflow()  # the anonymizer's spaCy pipeline runs without it
+
     web.run_app(
         build_app(settings), host=settings.review_host, port=settings.review_port, print=None, access_log=None
     )
