@@ -95,12 +95,13 @@ test: setup ## Everything CI runs: lint, types, validate, pytest, Rasa tests, NL
 	$(MAKE) --no-print-directory rasa-test
 	$(MAKE) --no-print-directory unit
 
-bench: train ## Benchmarks: serving vs Rasa's default config, crisis detector, reflection, directory search, anonymizer; JSON under bench/
+bench: train haproxy services ## Benchmarks: serving vs Rasa's default config, load on one process vs scale-out, crisis detector, reflection, directory search, anonymizer; JSON under bench/
 	$(PY) -m bench.run
 	$(PY) -m bench.crisis
 	$(PY) -m bench.reflection
 	$(PY) -m bench.directory
 	$(PY) -m bench.anonymize
+	$(PY) -m bench.load
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs the package registry)
 	rm -rf var/lockenv && $(PYTHON310) -m venv var/lockenv

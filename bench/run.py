@@ -50,6 +50,8 @@ SCRIPT = [
 ]
 LONG_TURNS = 105
 RESULTS = PROJECT_ROOT / "bench" / "results.json"
+# Keys other benchmarks keep in the same file (bench/load.py writes "load").
+OTHER_BENCHMARKS = ("load",)
 
 
 def _free_port() -> int:
@@ -254,11 +256,26 @@ def main() -> int:
                 ours["twenty_clients"]["messages_per_s"] / base["twenty_clients"]["messages_per_s"], 2
             ),
         }
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        write_results(results)
         print_table(results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def write_results(figures: dict[str, Any], key: str | None = None) -> None:
+    """Write figures to bench/results.json, keeping the other benchmark's part of the file.
+
+    Args:
+        figures: The serving benchmark's figures (key None), or another benchmark's.
+        key: Where another benchmark keeps its figures in the file (bench/load.py: "load").
+    """
+    previous: dict[str, Any] = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    if key is None:
+        merged = {**figures, **{k: v for k, v in previous.items() if k in OTHER_BENCHMARKS}}
+    else:
+        merged = {**previous, key: figures}
+    RESULTS.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
 
 
 def print_table(results: dict[str, Any]) -> None:
