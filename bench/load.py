@@ -84,13 +84,14 @@ async def _turn(session: aiohttp.ClientSession, url: str, sender: str, text: str
     problem = ""
     try:
         async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as response:
-            body = await response.json(content_type=None)
             if response.status != 200:
-                problem = f"HTTP {response.status}"
-            elif not isinstance(body, list) or not body:
-                problem = "empty reply"
+                problem = f"HTTP {response.status}"  # (an error page is not JSON: the status says more)
             else:
-                replies = body
+                body = await response.json(content_type=None)
+                if not isinstance(body, list) or not body:
+                    problem = "empty reply"
+                else:
+                    replies = body
     except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError) as exc:
         problem = type(exc).__name__
     tally.latencies_ms.append((time.perf_counter() - start) * 1000)

@@ -59,6 +59,9 @@ def test_haproxy_configuration_routes_by_sender_and_is_valid(tmp_path: Path) -> 
     assert text.count("server rasa1 127.0.0.1:5105") == 5  # every Rasa backend
     assert "server actions2 127.0.0.1:5156" in text
     assert re.search(r"bind 127\.0\.0\.1:\d+", text)
+    # A busy Rasa process answers its health check late; it must not be taken for a dead one.
+    check = re.search(r"timeout check (\d+)s", text)
+    assert check and int(check.group(1)) >= 10
     config = tmp_path / "haproxy.cfg"
     config.write_text(text)
     try:
