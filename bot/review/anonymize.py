@@ -128,9 +128,10 @@ class Anonymizer:
         self.plain_slots = frozenset(config.get("plain_slots") or [])
         self.analyzer: AnalyzerEngine = build_analyzer(config, nlp)
         self.check_spacy_names = bool(config.get("check_spacy_names", True))
-        stop_words = frozenset(w.lower() for w in nlp.Defaults.stop_words)
-        self.common_words = english_words(nlp) | stop_words | self.keep_words
+        self.stop_words = frozenset(w.lower() for w in nlp.Defaults.stop_words)
+        self.common_words = english_words(nlp) | self.stop_words | self.keep_words
         self.first_names = known_first_names(tuple(config["name_cues"]["first_name_locales"]))
+        self.titles = frozenset(str(t).lower().rstrip(".") for t in config["name_cues"]["titles"])
         self.public_numbers = _helpline_numbers()
         self.states = us_places()[1]
         self.anonymizer: AnonymizerEngine = AnonymizerEngine()
@@ -226,9 +227,31 @@ class Anonymizer:
                 continue  # a US state alone identifies no one, and the finder's analysis needs it
             if self._is_unlikely_name(result, text, start, end):
                 continue
+            if result.entity_type == "PERSON":
+                start, end = self._whole_name(text, start, end)
             result.start, result.end = start, end
             kept.append(result)
         return kept
+
+    def _whole_name(self, text: str, start: int, end: int) -> tuple[int, int]:
+        """A found name with the capitalised name words right beside it ("Destiny [Marie Okonkwo]").
+
+        A word after the name joins it when it is capitalised and no function word (a surname,
+        even one that is also a word: "Chukwuemeka Obi", "Maya Brown"); a word before it when it
+        is capitalised and a known first name or no common word. Clinical words never join.
+        """
+        while match := re.match(r"[ \t]([A-Z][^\W\d_]+(?:[-'][A-Z]?[^\W\d_]+)?)\b", text[end:]):
+            word = match.group(1).lower()
+            if match.group(1).isupper() or word in self.keep_words or word in self.stop_words or word in self.titles:
+                break
+            end += match.end()
+        while match := re.search(r"\b([A-Z][^\W\d_]+)[ \t]$", text[:start]):
+            word = match.group(1).lower()
+            common = word not in self.first_names and self._is_common(word)
+            if match.group(1).isupper() or word in self.keep_words or word in self.titles or common:
+                break
+            start = match.start(1)
+        return start, end
 
     def _is_public_number(self, span: str) -> bool:
         digits = re.sub(r"\D", "", span)
@@ -239,11 +262,14 @@ class Anonymizer:
         from_spacy = meta.get("recognizer_name") == "SpacyRecognizer"
         if not (self.check_spacy_names and from_spacy and result.entity_type == "PERSON"):
             return False
-        for match in re.finditer(r"[^\W\d_]+(?:'[^\W\d_]+)?", text[start:end]):
+        letters = [c for c in text if c.isalpha()]
+        shouting = len(letters) > 8 and sum(c.isupper() for c in letters) > 0.8 * len(letters)
+        for match in re.finditer(r"[^\W\d_]+(?:['-][^\W\d_]+)*", text[start:end]):
             word = match.group()
             mid_sentence = start + match.start() > 0 and not re.search(r"[.!?]\s*$", text[: start + match.start()])
             plain = re.sub(r"(.)\1{2,}", r"\1", word.lower())  # "heyyy" -> "hey"
-            if (word[:1].isupper() and mid_sentence) or plain in self.first_names or not self._is_common(plain):
+            capitalised = word[:1].isupper() and mid_sentence and not shouting
+            if capitalised or plain in self.first_names or not self._is_common(plain):
                 return False
         return True
 

