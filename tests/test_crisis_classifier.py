@@ -125,3 +125,29 @@ def test_a_short_message_without_crisis_words_needs_a_near_certain_classifier() 
     assert raise_with_classifier(NONE, _prediction(imminent=0.95, none=0.05), THRESHOLDS, words=2).level == "imminent"
     found = Assessment(level="high", category="suicide")
     assert raise_with_classifier(found, _prediction(imminent=0.95, none=0.05), THRESHOLDS, words=2).level == "imminent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i want to kill myself tonight",
+        "I'm NOT suicidal, just tired!!!",
+        "my sister hits me when mum is out",
+        "this homework is killing me lol",
+        "",
+        "😭😭😭",
+        "kms fr",
+        "x" * 5000,
+    ],
+)
+def test_fast_features_give_scikit_learns_probabilities_and_category(text: str) -> None:
+    # predict() does the tf-idf and linear maths itself (scikit-learn's transform costs 2 ms a
+    # message); it must give what the fitted scikit-learn models give.
+    classifier = get_classifier()
+    reference = classifier.features.transform([text])
+    expected = classifier.level_model.predict_proba(reference)[0]
+    prediction = classifier.predict(text)
+    for name, probability in zip(classifier.level_model.classes_, expected, strict=True):
+        assert prediction.probabilities[str(name)] == pytest.approx(float(probability), abs=1e-4)
+    if prediction.level != "none":
+        assert prediction.category == str(classifier.category_model.predict(reference)[0])

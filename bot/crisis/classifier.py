@@ -135,20 +135,45 @@ class CrisisClassifier:
         self.category_model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced", random_state=seed)
         self.category_model.fit(matrix[risky], [items[n]["category"] for n in risky])
 
-        # The same linear maths as predict_proba, without scikit-learn's per-call validation:
-        # it runs on every message, so it has to be cheap.
-        self._vectorizers = [vectorizer for _, vectorizer in self.features.transformer_list]
+        # The same maths as FeatureUnion.transform and predict_proba, without scikit-learn's
+        # per-call validation and sparse matrices (which cost 2 ms a message; this costs a tenth):
+        # each part's n-gram counts, sublinear tf times idf, l2-normalised, then the linear models.
+        import numpy as np
+
+        self._parts: list[tuple[Any, dict[str, int], Any, int]] = []
+        offset = 0
+        for _, vectorizer in self.features.transformer_list:
+            idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+            self._parts.append((vectorizer.build_analyzer(), vectorizer.vocabulary_, idf, offset))
+            offset += len(idf)
         self._level_classes = [str(c) for c in self.level_model.classes_]
-        self._level_weights = self.level_model.coef_.T
+        self._level_weights = np.ascontiguousarray(self.level_model.coef_.T)
         self._level_bias = self.level_model.intercept_
         self._category_classes = [str(c) for c in self.category_model.classes_]
-        self._category_weights = self.category_model.coef_.T
+        self._category_weights = np.ascontiguousarray(self.category_model.coef_.T)
         self._category_bias = self.category_model.intercept_
 
-    def _row(self, text: str) -> Any:
-        from scipy.sparse import hstack
+    def _row(self, text: str) -> tuple[Any, Any]:
+        """The message's tf-idf features: column indices and values (what transform() gives)."""
+        import numpy as np
 
-        return hstack([v.transform([text or ""]) for v in self._vectorizers], format="csr")
+        columns, values = [], []
+        for analyze, vocabulary, idf, offset in self._parts:
+            counts: dict[int, int] = {}
+            for gram in analyze(text or ""):
+                column = vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            if not counts:
+                continue
+            index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            weight = (np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts))) + 1.0) * idf[index]
+            norm = np.sqrt(np.dot(weight, weight))
+            columns.append(index + offset)
+            values.append(weight / norm if norm > 0 else weight)
+        if not columns:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return np.concatenate(columns), np.concatenate(values)
 
     def predict(self, text: str) -> Prediction:
         """Classify one message.
@@ -163,15 +188,15 @@ class CrisisClassifier:
         import numpy as np
 
         with self._lock:
-            row = self._row(text)
-            scores = np.asarray(row @ self._level_weights).ravel() + self._level_bias
+            columns, values = self._row(text)
+            scores = values @ self._level_weights[columns] + self._level_bias
             exp = np.exp(scores - scores.max())
             level_probs = exp / exp.sum()
             probabilities = {c: round(float(p), 4) for c, p in zip(self._level_classes, level_probs, strict=True)}
             level = max(probabilities, key=lambda name: probabilities[name])
             category = "none"
             if level != "none" or probabilities.get("none", 0.0) < 0.9:
-                category_scores = np.asarray(row @ self._category_weights).ravel() + self._category_bias
+                category_scores = values @ self._category_weights[columns] + self._category_bias
                 category = self._category_classes[int(category_scores.argmax())]
         return Prediction(level=level, category="none" if level == "none" else category, probabilities=probabilities)
 
