@@ -44,6 +44,7 @@ from bot.settings import PROJECT_ROOT
         ("grace (my therapist) thinks i'm avoidant", "grace"),
         ("lakshmi aunty told my parents everything", "lakshmi"),
         ("my dad rajesh would go silent for weeks", "rajesh"),
+        ("dawn from group said the same thing", "dawn"),
         ("Chukwuemeka Obi is my full name", "Obi"),
         ("ssn 078-05-1120, Destiny Marie Okonkwo", "Destiny"),
         # places typed in lowercase, outside the US, or named after the place word
@@ -53,6 +54,7 @@ from bot.settings import PROJECT_ROOT
         ("Compton raised, therapy was for other people", "Compton"),
         ("im in the east end of glasgow", "glasgow"),
         ("living in dublin 8 now", "dublin 8"),
+        ("ok my zip is 97201, portland. can i do video", "portland"),
         # ages, postcodes, identifiers and dates in more shapes
         ("first panic attack was at 13, in the school bathroom", "13"),
         ("M 41 here, divorced, kids think im the bad guy", "41"),

@@ -352,6 +352,11 @@ class NameCueRecognizer(EntityRecognizer):
         return before is None or before.is_punct or before.pos_ in {"CCONJ", "SCONJ", "INTJ", "ADV"}
 
     def _person_verb_at(self, tokens: Any, index: int) -> bool:
+        # "dawn from group said", "jess at work told me": where the person is from may come first
+        if index + 2 < len(tokens) and tokens[index].lower_ in {"from", "at"}:
+            skip = 2 if tokens[index + 1].lower_ not in {"my", "the", "our"} else 3
+            if index + skip < len(tokens) and tokens[index + skip - 1].pos_ in {"NOUN", "PROPN"}:
+                index += skip
         while index < len(tokens) and tokens[index].lower_ in self.verb_fillers:
             index += 1
         if index >= len(tokens):
@@ -503,6 +508,8 @@ class CityRecognizer(EntityRecognizer):
                 capitalised = all(t.text[:1].isupper() for t in span)
                 looks_proper = capitalised or all(t.pos_ == "PROPN" for t in span)
                 before = tokens[index - 1].lower_ if index > 0 else ""
+                if before == "," and index > 1 and re.fullmatch(r"\d{5}", tokens[index - 2].text):
+                    before = "in"  # "my zip is 97201, portland": a town after a ZIP code
                 after = tokens[index + length : index + length + 2]
                 after_words = [t.text.strip(",") for t in after if t.text != ","]
                 # A state code typed in lowercase must not be a word ("at home in my body": not Indiana).
