@@ -127,6 +127,7 @@ class NameCueRecognizer(EntityRecognizer):
         relation_modifiers: list[str] | None = None,
         relations_after: list[str] | None = None,
         verb_fillers: list[str] | None = None,
+        pair_openers: list[str] | None = None,
     ) -> None:
         """Prepare the word lists.
 
@@ -145,6 +146,7 @@ class NameCueRecognizer(EntityRecognizer):
             relation_modifiers: Words that may stand between "X is my" and the word for the person.
             relations_after: Words for a person that follow the name ("lakshmi aunty").
             verb_fillers: Words that may stand between a name and its verb ("hope hasnt replied").
+            pair_openers: Words that may stand before "X and i" besides a clause's start ("with").
         """
         self.first_names = first_names
         self.person_verbs = frozenset(w.lower() for w in person_verbs or [])
@@ -152,8 +154,7 @@ class NameCueRecognizer(EntityRecognizer):
         self.relation_modifiers = frozenset(w.lower() for w in relation_modifiers or [])
         self.relations_after = frozenset(w.lower() for w in relations_after or [])
         self.verb_fillers = frozenset(w.lower() for w in verb_fillers or [])
-        # Words that may stand before "X and i" ("with jess and i"); not "last spring and i".
-        self.pair_openers = frozenset({"with", "for", "to", "from", "between", "like", "about", "told", "asked"})
+        self.pair_openers = frozenset(w.lower() for w in pair_openers or [])
         self.dictionary = dictionary
         self.relations = frozenset(w.lower() for w in relations if " " not in w)
         # The words for people proper, not the "i'm" / "it's" / "named" cues.
@@ -649,6 +650,7 @@ def build_analyzer(config: dict[str, Any], nlp: Language) -> AnalyzerEngine:
             relation_modifiers=cues.get("relation_modifiers"),
             relations_after=cues.get("relations_after"),
             verb_fillers=cues.get("verb_fillers"),
+            pair_openers=cues.get("pair_openers"),
         )
     )
     cities, states = us_places()
