@@ -254,18 +254,6 @@ def _postgres_databases(names: list[str]) -> Iterator[list[str]]:
         admin.dispose()
 
 
-def _delete_queue(name: str) -> None:
-    import aio_pika
-
-    async def delete() -> None:
-        connection = await aio_pika.connect(AMQP_URL, timeout=5)
-        async with connection:
-            channel = await connection.channel()
-            await channel.queue_delete(name)
-
-    asyncio.run(delete())
-
-
 def measure_scaled(work: Path, clients: int, seconds: float) -> dict[str, Any]:
     """The scale-out topology under the same load."""
     suffix = uuid.uuid4().hex[:8]
@@ -298,7 +286,7 @@ def measure_scaled(work: Path, clients: int, seconds: float) -> dict[str, Any]:
                     tally, elapsed = asyncio.run(drive(settings.rasa_url, clients, seconds))
             stored = stored_user_messages(settings.tracker_store_url)
         finally:
-            _delete_queue(queue)
+            scale.delete_rabbitmq_queue(AMQP_URL, queue)
             import redis
 
             client = redis.Redis.from_url(REDIS_URL)

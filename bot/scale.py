@@ -148,6 +148,26 @@ def ensure_postgres_database(url: str) -> bool:
         engine.dispose()
 
 
+def delete_rabbitmq_queue(amqp_url: str, name: str) -> None:
+    """Delete a RabbitMQ queue (what a test or a benchmark declared for itself).
+
+    Args:
+        amqp_url: The broker, `amqp://user:password@host:port/`.
+        name: The queue.
+    """
+    import asyncio
+
+    import aio_pika
+
+    async def delete() -> None:
+        connection = await aio_pika.connect(amqp_url, timeout=5)
+        async with connection:
+            channel = await connection.channel()
+            await channel.queue_delete(name)
+
+    asyncio.run(delete())
+
+
 def haproxy_executable() -> str:
     """Path of HAProxy, or a StackError saying how to install it."""
     found = shutil.which("haproxy") or next(

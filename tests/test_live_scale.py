@@ -101,20 +101,6 @@ def _servers_reachable() -> None:
         pytest.skip("; ".join(problems))
 
 
-def _delete_queue(name: str) -> None:
-    import asyncio
-
-    import aio_pika
-
-    async def delete() -> None:
-        connection = await aio_pika.connect(AMQP_URL, timeout=5)
-        async with connection:
-            channel = await connection.channel()
-            await channel.queue_delete(name)
-
-    asyncio.run(delete())
-
-
 @pytest.fixture(scope="module")
 def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]:
     _servers_reachable()
@@ -150,7 +136,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]:
             for name in ("LOCK_STORE_URL", "RABBITMQ_URL", "RABBITMQ_QUEUE", "ACTION_TIMEOUT_SECONDS"):
                 os.environ.pop(name, None)
             get_settings.cache_clear()
-            _delete_queue(queue)
+            scale.delete_rabbitmq_queue(AMQP_URL, queue)
 
 
 def say(base_url: str, sender: str, text: str, timeout: float = 60) -> list[dict[str, Any]]:
