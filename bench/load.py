@@ -26,8 +26,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -239,27 +237,12 @@ def measure_single(work: Path, clients: int, seconds: float) -> dict[str, Any]:
     return summarise(tally, elapsed, stored_user_messages(settings.tracker_store_url), sampler.peak)
 
 
-@contextmanager
-def _postgres_databases(names: list[str]) -> Iterator[list[str]]:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield [f"{base}/{name}" for name in names]  # scale.running creates them
-    finally:
-        with admin.connect() as connection:
-            for name in names:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def measure_scaled(work: Path, clients: int, seconds: float) -> dict[str, Any]:
     """The scale-out topology under the same load."""
     suffix = uuid.uuid4().hex[:8]
     queue = f"bench_load_{suffix}"
     names = [f"bench_load_{kind}_{suffix}" for kind in ("tracker", "directory", "review")]
-    with _postgres_databases(names) as (tracker_url, directory_url, review_url):
+    with scale.temporary_postgres_databases(PG_ADMIN_URL, names) as (tracker_url, directory_url, review_url):
         settings = _environment(
             work,
             "scale",

@@ -148,6 +148,31 @@ def ensure_postgres_database(url: str) -> bool:
         engine.dispose()
 
 
+@contextmanager
+def temporary_postgres_databases(admin_url: str, names: list[str]) -> Iterator[list[str]]:
+    """URLs of PostgreSQL databases that are dropped when the block ends (`running` creates them).
+
+    For tests and benchmarks that run the topology on their own databases.
+
+    Args:
+        admin_url: A URL of the server's maintenance database ("postgres"), with a user that may
+            drop databases.
+        names: The databases.
+    """
+    import sqlalchemy as sa
+
+    # Pre-ping: a test restarts PostgreSQL, which leaves this pool's connection dead.
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    base = admin_url.rsplit("/", 1)[0]
+    try:
+        yield [f"{base}/{name}" for name in names]
+    finally:
+        with admin.connect() as connection:
+            for name in names:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def delete_rabbitmq_queue(amqp_url: str, name: str) -> None:
     """Delete a RabbitMQ queue (what a test or a benchmark declared for itself).
 

@@ -56,8 +56,7 @@ def _databases(names: list[str]) -> Iterator[list[str]]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
-    # Pre-ping: a test restarts PostgreSQL, which leaves this pool's connection dead.
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -66,14 +65,9 @@ def _databases(names: list[str]) -> Iterator[list[str]]:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.orig}")
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield [f"{base}/{name}" for name in names]  # scale.running creates them
-    finally:
-        with admin.connect() as connection:
-            for name in names:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    admin.dispose()
+    with scale.temporary_postgres_databases(PG_ADMIN_URL, names) as urls:
+        yield urls
 
 
 def _servers_reachable() -> None:
