@@ -218,6 +218,8 @@ class Anonymizer:
         # Clinical words stay even when a recognizer claims them ("Mom" tagged as a person, or
         # "ex" inside "my ex Jess"): they are trimmed off the ends of a finding, and a finding
         # made only of them is dropped.
+        letters = [c for c in text if c.isalpha()]
+        shouting = len(letters) > 8 and sum(c.isupper() for c in letters) > 0.8 * len(letters)
         kept = []
         for result in results:
             start, end = self._trimmed(text, result.start, result.end)
@@ -225,7 +227,7 @@ class Anonymizer:
                 continue
             if result.entity_type == "LOCATION" and _SPACE.sub(" ", text[start:end].lower()) in self.states:
                 continue  # a US state alone identifies no one, and the finder's analysis needs it
-            if self._is_unlikely_name(result, text, start, end):
+            if self._is_unlikely_name(result, text, start, end, shouting=shouting):
                 continue
             if result.entity_type == "PERSON":
                 start, end = self._whole_name(text, start, end)
@@ -257,13 +259,14 @@ class Anonymizer:
         digits = re.sub(r"\D", "", span)
         return bool(digits) and digits in self.public_numbers  # 988, 911, 741741: helplines, not a person's
 
-    def _is_unlikely_name(self, result: RecognizerResult, text: str, start: int, end: int) -> bool:
+    def _is_unlikely_name(
+        self, result: RecognizerResult, text: str, start: int, end: int, *, shouting: bool = False
+    ) -> bool:
+        # `shouting`: the message is in capitals, where a capital letter says nothing of a name.
         meta = result.recognition_metadata or {}
         from_spacy = meta.get("recognizer_name") == "SpacyRecognizer"
         if not (self.check_spacy_names and from_spacy and result.entity_type == "PERSON"):
             return False
-        letters = [c for c in text if c.isalpha()]
-        shouting = len(letters) > 8 and sum(c.isupper() for c in letters) > 0.8 * len(letters)
         for match in re.finditer(r"[^\W\d_]+(?:['-][^\W\d_]+)*", text[start:end]):
             word = match.group()
             mid_sentence = start + match.start() > 0 and not re.search(r"[.!?]\s*$", text[: start + match.start()])

