@@ -1,4 +1,4 @@
-"""Crisis detector evaluation on three labelled sets.
+"""Crisis detector evaluation on four labelled sets.
 
 - bench/crisis_holdout.yml: the held-out test set, written by a separate author who saw only the
   labelling rules; nobody who builds the detector reads it, and its texts are never printed (no
@@ -7,6 +7,9 @@
   console, and it was used to choose between classifier variants, so it is now a second
   development set.
 - bench/crisis_eval.yml: the development set; its misses were studied while the lists were written.
+- bench/crisis_dev3.yml: a third development set (2026-12-07, a separate author who saw only the
+  labelling rules), first scored before any change it could have guided; it checks that a
+  change tuned on the other two development sets holds on messages nobody tuned on.
 
 None of them is in the classifier's training corpus (bot/crisis/corpus/).
 
@@ -40,6 +43,7 @@ SETS = {
     "held-out test": Path(__file__).with_name("crisis_holdout.yml"),
     "previous test (now development)": Path(__file__).with_name("crisis_test.yml"),
     "development (used for tuning)": Path(__file__).with_name("crisis_eval.yml"),
+    "development 3 (checks tuning)": Path(__file__).with_name("crisis_dev3.yml"),
 }
 SEALED = {"held-out test"}
 RESULTS = Path(__file__).with_name("crisis_results.json")

@@ -9,6 +9,7 @@ import pytest
 from bot.crisis.detector import (
     LEVELS,
     Assessment,
+    CrisisDetector,
     combine_with_classifier,
     get_detector,
     load_phrases,
@@ -155,3 +156,34 @@ def test_answer_buttons_in_the_domain_never_read_as_crisis() -> None:
     detector = get_detector()
     flagged = [text for text in sorted(payloads) if detector.assess(text).level != "none"]
     assert not flagged
+
+
+def _patterns_only() -> CrisisDetector:
+    from bot import nlp
+
+    return CrisisDetector(load_phrases(), nlp.load())
+
+
+def test_an_everyday_reason_explains_a_goodbye() -> None:
+    detector = _patterns_only()
+    assert detector.assess("this is my last message").level == "imminent"
+    assert detector.assess("this is my last message tonight, going to bed").level == "none"
+    assert detector.assess("it's my last day at the company, sad to say goodbye to everyone").level == "none"
+    assert detector.assess("I wrote him a goodbye letter because we're breaking up").level == "none"
+    # The reason explains the goodbye only: other crisis words in the message still count.
+    verdict = detector.assess("going to bed. this is my last message, i want to kill myself")
+    assert verdict.level == "imminent" and verdict.category == "suicide"
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("I'm going to end it with my therapist, she's not a good fit", "none"),
+        ("going to end things with my boyfriend this week", "none"),
+        ("i'm going to end it", "high"),
+        ("want to disappear to a cabin for a weekend with no wifi", "none"),
+        ("i just want to disappear", "concern"),
+    ],
+)
+def test_ending_a_relationship_is_not_ending_a_life(text: str, level: str) -> None:
+    assert _patterns_only().assess(text).level == level

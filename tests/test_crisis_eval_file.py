@@ -208,6 +208,24 @@ def test_unseen_test_set_is_valid() -> None:
     assert not overlap, f"test items also in the development set: {len(overlap)}"
 
 
+DEV3_FILE = EVAL_FILE.with_name("crisis_dev3.yml")
+
+
+def test_third_development_set_is_valid_and_apart() -> None:
+    """The third development set follows the same structure and shares no message with the first two."""
+    with DEV3_FILE.open(encoding="utf-8") as handle:
+        dev3 = yaml.safe_load(handle)
+    found = [p for p in problems(dev3) if not p.startswith("labelling_rules")]
+    assert not found, "\n".join(found)
+    assert len(dev3["items"]) >= 300
+    others: set[str] = set()
+    for path in (EVAL_FILE, TEST_SET_FILE):
+        with path.open(encoding="utf-8") as handle:
+            others |= {normalise(i["text"]) for i in yaml.safe_load(handle)["items"]}
+    overlap = [i["text"] for i in dev3["items"] if normalise(i["text"]) in others]
+    assert not overlap, f"development set 3 items also in another set: {overlap}"
+
+
 HOLDOUT_FILE = EVAL_FILE.with_name("crisis_holdout.yml")
 
 
@@ -222,7 +240,7 @@ def test_held_out_set_is_valid_and_apart() -> None:
     assert not found, f"{len(found)} problems in the held-out set (run the validator locally to see them)"
     assert len(holdout["items"]) >= 300
     others: set[str] = set()
-    for path in (EVAL_FILE, TEST_SET_FILE):
+    for path in (EVAL_FILE, TEST_SET_FILE, DEV3_FILE):
         with path.open(encoding="utf-8") as handle:
             others |= {normalise(i["text"]) for i in yaml.safe_load(handle)["items"]}
     overlap = sum(normalise(i["text"]) in others for i in holdout["items"])

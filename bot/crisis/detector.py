@@ -121,7 +121,15 @@ class CrisisDetector:
         self.rules: dict[str, tuple[str, str]] = {}
         self.negated_phrases: set[str] = set()
         self.matcher = Matcher(nlp.vocab)
+        # Weak signals ("this is my last message") that an everyday reason anywhere in the message
+        # explains ("... going to bed"): rule id -> matcher of those reasons.
+        self.ordinary_reasons: dict[str, Matcher] = {}
         for rule in phrases["rules"]:
+            if rule.get("unless_in_message"):
+                reasons = Matcher(nlp.vocab)
+                for index, phrase in enumerate(rule["unless_in_message"]):
+                    reasons.add(f"{rule['id']}#reason#{index}", [compiler.compile(phrase)])
+                self.ordinary_reasons[rule["id"]] = reasons
             for index, phrase in enumerate(rule["phrases"]):
                 key = f"{rule['id']}#{index}"
                 self.rules[key] = (rule["level"], rule["category"])
@@ -209,6 +217,7 @@ class CrisisDetector:
                 continue
             kept.append(match)
         kept = self._drop_covered_by_third_party(kept)
+        kept = [m for m in kept if m.rule not in self.ordinary_reasons or not self.ordinary_reasons[m.rule](lemmas)]
         if not kept:
             return DISMISSED
 
