@@ -187,3 +187,29 @@ def test_an_everyday_reason_explains_a_goodbye() -> None:
 )
 def test_ending_a_relationship_is_not_ending_a_life(text: str, level: str) -> None:
     assert _patterns_only().assess(text).level == level
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("we're covering domestic violence in my social work course", "none"),
+        ("the overdose scene in that show was hard to watch", "none"),
+        ("how do you tell if someone is suicidal?", "none"),
+        # "of course" is not a course: the disclosure stays.
+        ("of course i want to kill myself, nothing ever changes", "high"),
+    ],
+)
+def test_talk_about_the_topic(text: str, level: str) -> None:
+    assert _patterns_only().assess(text).level == level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "burning myself while i type this",
+        "i hurt myself a few minutes ago and i think it needs stitches",
+        "already started hurting myself and i don't want to stop",
+    ],
+)
+def test_self_harm_in_progress_is_imminent(text: str) -> None:
+    assert _patterns_only().assess(text).level == "imminent"
