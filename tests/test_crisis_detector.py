@@ -213,3 +213,50 @@ def test_talk_about_the_topic(text: str, level: str) -> None:
 )
 def test_self_harm_in_progress_is_imminent(text: str) -> None:
     assert _patterns_only().assess(text).level == "imminent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's the most painless way to die",
+        "how many of my meds would it take",
+        "is there a quick way to kill myself",
+    ],
+)
+def test_asking_for_a_way_to_die_is_high_even_as_a_question(text: str) -> None:
+    verdict = _patterns_only().assess(text)
+    assert (verdict.level, verdict.category) == ("high", "suicide"), verdict.signals
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "category"),
+    [
+        ("kinda want to kil myslf tbh", "high", "suicide"),
+        ("my partner's hitting me and the kids are here", "imminent", "abuse_or_violence"),
+        ("my husband is hitting me", "imminent", "abuse_or_violence"),
+        ("ive got a blade and i'm going to end it", "imminent", "suicide"),
+        ("gonna unalive myself after my shift. it's all planned", "imminent", "suicide"),
+        # Past abuse with distress now, in another sentence, is high.
+        ("my ex used to beat me. he found my new address and i haven't slept since", "high", "abuse_or_violence"),
+        ("6 years clean and i just want to cut so badly", "high", "self_harm"),
+    ],
+)
+def test_harder_disclosures(text: str, level: str, category: str) -> None:
+    verdict = _patterns_only().assess(text)
+    assert (verdict.level, verdict.category) == (level, category), verdict.signals
+
+
+def test_being_hurt_by_someone_is_not_self_harm() -> None:
+    detector = _patterns_only()
+    assert all(s.category != "self_harm" for s in detector.assess("he hurt me").signals)
+    assert detector.assess("it's hitting me hard that she's gone").level == "none"
+    assert detector.assess("used to self harm in high school, the urge has faded").level == "none"
+
+
+def test_no_everyday_example_of_the_assistant_reads_as_crisis() -> None:
+    """What users type most (the NLU examples of every non-crisis intent) never gets a crisis reply."""
+    from bot.crisis.classifier import load_everyday_messages
+
+    detector = get_detector()
+    flagged = [i["text"] for i in load_everyday_messages() if detector.assess(i["text"]).is_crisis]
+    assert not flagged, flagged

@@ -24,6 +24,9 @@ NLU_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "nlu"
 # menu choices, answers, asking for a breathing exercise), except intents that are about getting
 # help in a crisis.
 NLU_NOT_BENIGN = frozenset({"crisis", "help_now", "safety_plan", "safe_to_continue"})
+# The assistant's own examples are what users type most; they weigh more than one corpus item so
+# that "i want to think about how my parents shaped me" is never read as "i want to ... myself".
+EVERYDAY_WEIGHT = 3.0
 _WORD = re.compile(r"[a-z0-9']+|[.,;:!?]")
 _NEGATORS = frozenset({"not", "never", "no", "nobody", "nothing", "without", "cannot"})
 _SCOPE_ENDS = frozenset({".", ",", ";", ":", "!", "?", "but", "and", "though", "although"})
@@ -77,7 +80,7 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[dict[str, str]]:
     return items
 
 
-def load_everyday_messages(directory: Path = NLU_DIR) -> list[dict[str, str]]:
+def load_everyday_messages(directory: Path = NLU_DIR) -> list[dict[str, Any]]:
     """Benign examples from the NLU training data (never from the held-out set)."""
     items: list[dict[str, str]] = []
     for path in sorted(directory.glob("*.yml")):
@@ -88,18 +91,18 @@ def load_everyday_messages(directory: Path = NLU_DIR) -> list[dict[str, str]]:
             for line in str(block.get("examples", "")).splitlines():
                 text = line.strip().removeprefix("- ").strip()
                 if text:
-                    items.append({"text": text, "level": "none", "category": "none"})
+                    items.append({"text": text, "level": "none", "category": "none", "weight": EVERYDAY_WEIGHT})
     return items
 
 
 class CrisisClassifier:
     """Level and category classifier over word and character n-grams."""
 
-    def __init__(self, items: list[dict[str, str]], *, seed: int = 42) -> None:
+    def __init__(self, items: list[dict[str, Any]], *, seed: int = 42) -> None:
         """Fit on labelled items.
 
         Args:
-            items: Labelled messages (text, level, category).
+            items: Labelled messages (text, level, category, and optionally a `weight`, default 1).
             seed: Random seed, so two fits are identical.
         """
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -130,7 +133,8 @@ class CrisisClassifier:
         texts = [i["text"] for i in items]
         matrix = self.features.fit_transform(texts)
         self.level_model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced", random_state=seed)
-        self.level_model.fit(matrix, [i["level"] for i in items])
+        weights = [float(i.get("weight", 1.0)) for i in items]
+        self.level_model.fit(matrix, [i["level"] for i in items], sample_weight=weights)
         risky = [n for n, i in enumerate(items) if i["category"] != "none"]
         self.category_model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced", random_state=seed)
         self.category_model.fit(matrix[risky], [items[n]["category"] for n in risky])

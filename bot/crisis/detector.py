@@ -124,6 +124,8 @@ class CrisisDetector:
         # Weak signals ("this is my last message") that an everyday reason anywhere in the message
         # explains ("... going to bed"): rule id -> matcher of those reasons.
         self.ordinary_reasons: dict[str, Matcher] = {}
+        # Rules that talk about the topic does not explain away (asking for a way to die).
+        self.topic_proof = frozenset(rule["id"] for rule in phrases["rules"] if rule.get("topic_proof"))
         for rule in phrases["rules"]:
             if rule.get("unless_in_message"):
                 reasons = Matcher(nlp.vocab)
@@ -137,7 +139,7 @@ class CrisisDetector:
                     self.negated_phrases.add(key)
                 self.matcher.add(key, [compiler.compile(phrase)])
         self.modifiers = Matcher(nlp.vocab)
-        for kind in ("imminence", "idioms", "past", "returning", "about_topic"):
+        for kind in ("imminence", "idioms", "past", "returning", "distress_now", "about_topic"):
             for index, phrase in enumerate(phrases[kind]):
                 self.modifiers.add(f"{kind}#{index}", [compiler.compile(phrase)])
 
@@ -211,10 +213,10 @@ class CrisisDetector:
             clause = clause_of[match.start]
             if in_clause("idioms", clause) or self._negated(doc, match, clause_of):
                 continue
-            if in_clause("past", clause) and not in_clause("returning", clause):
+            if in_clause("past", clause) and not in_clause("returning", clause) and not marks.get("distress_now"):
                 continue
-            if in_clause("about_topic", clause):  # talk about the topic, not a disclosure
-                continue
+            if in_clause("about_topic", clause) and match.rule not in self.topic_proof:
+                continue  # talk about the topic, not a disclosure
             kept.append(match)
         kept = self._drop_covered_by_third_party(kept)
         kept = [m for m in kept if m.rule not in self.ordinary_reasons or not self.ordinary_reasons[m.rule](lemmas)]
