@@ -33,6 +33,7 @@ EVAL_FILE = Path(__file__).with_name("anonymization_eval.yml")
 DEV_FILE = Path(__file__).with_name("anonymization_dev.yml")
 DEV2_FILE = Path(__file__).with_name("anonymization_dev2.yml")  # a third author's hard cases
 DEV3_FILE = Path(__file__).with_name("anonymization_dev3.yml")  # a fourth author's realistic mix
+DEV4_FILE = Path(__file__).with_name("anonymization_dev4.yml")  # a fifth author's ages, addresses, places
 RESULTS = Path(__file__).with_name("anonymize_results.json")
 # Words of a span that identify nobody on their own ("14 Oak St": "St" may stay).
 GENERIC = frozenset(
@@ -172,7 +173,12 @@ def main() -> int:
     ours = get_anonymizer()
     baseline = presidio_default()
     results: dict[str, Any] = {}
-    development = [("development", DEV_FILE), ("development 2", DEV2_FILE), ("development 3", DEV3_FILE)]
+    development = [
+        ("development", DEV_FILE),
+        ("development 2", DEV2_FILE),
+        ("development 3", DEV3_FILE),
+        ("development 4", DEV4_FILE),
+    ]
     sets = development if "--dev" in sys.argv else [("held-out", EVAL_FILE), *development]
     for name, path in sets:
         items = load_items(path)

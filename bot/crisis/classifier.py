@@ -82,7 +82,7 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[dict[str, str]]:
 
 def load_everyday_messages(directory: Path = NLU_DIR) -> list[dict[str, Any]]:
     """Benign examples from the NLU training data (never from the held-out set)."""
-    items: list[dict[str, str]] = []
+    items: list[dict[str, Any]] = []
     for path in sorted(directory.glob("*.yml")):
         for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
             intent = str(block.get("intent", "")).split("/")[0]
