@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 
 CONFIG_FILE = Path(__file__).with_name("anonymizer.yml")
 _SPACE = re.compile(r"\s+")
+# A state, province or county right after a place ("Columbus, OH", "Toronto ON", "Castlebar, Co. Mayo"):
+# together they narrow down where someone lives, so they go with it. "OK", "OR", "IN", "ME" and
+# "HI" only before a ZIP code: in capitals they are also words.
+_REGION_AFTER = re.compile(
+    r",?[ \t]+(?:(?:A[LKZR]|C[AOT]|D[EC]|FL|GA|I[ADL]|K[SY]|LA|M[ADINST]|N[CDEHJMVY]|OH|PA|RI|S[CD]|T[NX]|UT|V[AT]"
+    r"|W[AIVY]|AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT|NSW|VIC|QLD|SA|TAS|ACT|NZ)\b(?!['-])"
+    r"|(?:OK|OR|IN|ME|HI)(?=,?[ \t]+\d{5}\b)|Co\.?[ \t]+[A-Z][a-z]+|County[ \t]+[A-Z][a-z]+)"
+)
 # Recent texts whose findings are remembered (by digest; see Anonymizer._analyze).
 ANALYZED_CACHE_SIZE = 4096
 
@@ -231,6 +239,8 @@ class Anonymizer:
                 continue
             if result.entity_type == "PERSON":
                 start, end = self._whole_name(text, start, end)
+            if result.entity_type == "LOCATION" and (region := _REGION_AFTER.match(text, end)):
+                end = region.end()
             result.start, result.end = start, end
             kept.append(result)
         return kept

@@ -441,6 +441,9 @@ class CityRecognizer(EntityRecognizer):
         r"|W[AIVY])$"
     )
 
+    # Canadian provinces and Australian states, written in capitals after a town ("Toronto ON").
+    PROVINCE = re.compile(r"^(?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT|NSW|VIC|QLD|WA|SA|TAS|ACT|NZ)$")
+
     # State codes that are also English words in lowercase.
     WORD_CODES = frozenset("al co de ga hi id in la ma me mo ne oh ok or pa".split())
 
@@ -529,9 +532,17 @@ class CityRecognizer(EntityRecognizer):
                     or (placed and (looks_proper or len(after_words) > 1))
                     or described
                 ):
-                    results.append(
-                        _result(self, "LOCATION", span.start_char, span.end_char, self.score, "a city name in place")
-                    )
+                    end = span.end_char
+                    # The state or province after the town goes with it ("Columbus, OH", "Toronto ON"):
+                    # together they narrow down where someone lives.
+                    region = next((t for t in after if t.text != ","), None)
+                    if region is not None and (
+                        (self.STATE.match(region.text) and (region.text.isupper() or zip_next))
+                        or self.PROVINCE.match(region.text)
+                        or region.text.lower() in self.states
+                    ):
+                        end = region.idx + len(region.text)
+                    results.append(_result(self, "LOCATION", span.start_char, end, self.score, "a city name in place"))
                     index += length - 1
                     break
             index += 1
