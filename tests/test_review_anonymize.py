@@ -236,3 +236,40 @@ def test_a_long_run_of_host_characters_is_anonymized() -> None:
     # reports the worst case); here only that it comes back whole, with nothing invented.
     text = "a." * 2500
     assert get_anonymizer().anonymize(text, Pseudonyms()) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets"),
+    [
+        ("i was 7 when my dad left", ["7"]),
+        ("at the age of 4 i was left in a car", ["4"]),
+        ("by sixteen i was working two jobs", ["sixteen"]),
+        ("i'm pushing 50 and still want his approval", ["50"]),
+        ("my ex is 52 now and still telling people i'm crazy", ["52"]),
+        ("mum of three, 39, and nobody asks how i am", ["39"]),
+        ("my kids (11, 8 and 3) are at their dad's", ["11", "8 and 3"]),
+        ("I'm at 2960 Birchwood Ln, Columbus, OH 43224", ["Columbus", "OH", "43224"]),
+        ("we live in Springfield, IL now", ["Springfield", "IL"]),
+    ],
+)
+def test_ages_and_regions_are_removed(text: str, secrets: list[str]) -> None:
+    anonymized = get_anonymizer().anonymize(text, Pseudonyms())
+    for secret in secrets:
+        assert secret not in anonymized, anonymized
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i was 5 minutes late again and my partner was furious",
+        "Diwali is the one time the whole family pretends to be happy",
+        "the Samaritans helped last night",
+        "Wei and I met on Hinge",
+        "i'm in Boston OK? just tell me",
+    ],
+)
+def test_times_holidays_helplines_and_apps_stay(text: str) -> None:
+    anonymized = get_anonymizer().anonymize(text, Pseudonyms())
+    for word in ("5 minutes", "Diwali", "Samaritans", "Hinge", "OK?"):
+        if word in text:
+            assert word in anonymized, anonymized

@@ -444,6 +444,9 @@ class CityRecognizer(EntityRecognizer):
     # Canadian provinces and Australian states, written in capitals after a town ("Toronto ON").
     PROVINCE = re.compile(r"^(?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT|NSW|VIC|QLD|WA|SA|TAS|ACT|NZ)$")
 
+    # State codes that are words even in capitals ("Boston OK?"): they join a town only before a ZIP code.
+    CAPS_WORDS = frozenset({"OK", "OR", "IN", "ME", "HI"})
+
     # State codes that are also English words in lowercase.
     WORD_CODES = frozenset("al co de ga hi id in la ma me mo ne oh ok or pa".split())
 
@@ -537,7 +540,7 @@ class CityRecognizer(EntityRecognizer):
                     # together they narrow down where someone lives.
                     region = next((t for t in after if t.text != ","), None)
                     if region is not None and (
-                        (self.STATE.match(region.text) and (region.text.isupper() or zip_next))
+                        (self.STATE.match(region.text) and (zip_next or region.text not in self.CAPS_WORDS))
                         or self.PROVINCE.match(region.text)
                         or region.text.lower() in self.states
                     ):
