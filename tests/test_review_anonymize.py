@@ -250,6 +250,8 @@ def test_a_long_run_of_host_characters_is_anonymized() -> None:
         ("my kids (11, 8 and 3) are at their dad's", ["11", "8 and 3"]),
         ("I'm at 2960 Birchwood Ln, Columbus, OH 43224", ["Columbus", "OH", "43224"]),
         ("we live in Springfield, IL now", ["Springfield", "IL"]),
+        ("hamilton, nz. not the canadian one", ["hamilton", "nz"]),
+        ("anything walkable from sheffield s2 4ag would be ideal", ["s2 4ag"]),
     ],
 )
 def test_ages_and_regions_are_removed(text: str, secrets: list[str]) -> None:
@@ -266,10 +268,11 @@ def test_ages_and_regions_are_removed(text: str, secrets: list[str]) -> None:
         "the Samaritans helped last night",
         "Wei and I met on Hinge",
         "i'm in Boston OK? just tell me",
+        "we moved in on the 2nd, b2 2nd floor flat",
     ],
 )
 def test_times_holidays_helplines_and_apps_stay(text: str) -> None:
     anonymized = get_anonymizer().anonymize(text, Pseudonyms())
-    for word in ("5 minutes", "Diwali", "Samaritans", "Hinge", "OK?"):
+    for word in ("5 minutes", "Diwali", "Samaritans", "Hinge", "OK?", "2nd floor"):
         if word in text:
             assert word in anonymized, anonymized

@@ -444,6 +444,9 @@ class CityRecognizer(EntityRecognizer):
     # Canadian provinces and Australian states, written in capitals after a town ("Toronto ON").
     PROVINCE = re.compile(r"^(?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT|NSW|VIC|QLD|WA|SA|TAS|ACT|NZ)$")
 
+    # Countries after a town ("hamilton, nz", "cork ireland") place it, and go with it.
+    COUNTRIES = frozenset("nz ireland uk england scotland wales australia canada india usa".split())
+
     # State codes that are words even in capitals ("Boston OK?"): they join a town only before a ZIP code.
     CAPS_WORDS = frozenset({"OK", "OR", "IN", "ME", "HI"})
 
@@ -527,6 +530,7 @@ class CityRecognizer(EntityRecognizer):
                     bool(self.STATE.match(code if capitalised or word_code else code.upper()))
                     or after_words[0].lower() in self.states
                     or (after_words[0].isdigit() and len(after_words[0]) == 5)
+                    or after_words[0].lower() in self.COUNTRIES
                 )
                 looks_proper = looks_proper or span.text.lower() in self.towns
                 described = bool(after_words) and after_words[0].lower() in self.after_cues and looks_proper
@@ -543,6 +547,7 @@ class CityRecognizer(EntityRecognizer):
                         (self.STATE.match(region.text) and (zip_next or region.text not in self.CAPS_WORDS))
                         or self.PROVINCE.match(region.text)
                         or region.text.lower() in self.states
+                        or region.text.lower() in self.COUNTRIES
                     ):
                         end = region.idx + len(region.text)
                     results.append(_result(self, "LOCATION", span.start_char, end, self.score, "a city name in place"))
