@@ -197,6 +197,8 @@ def test_ending_a_relationship_is_not_ending_a_life(text: str, level: str) -> No
         ("how do you tell if someone is suicidal?", "none"),
         # "of course" is not a course: the disclosure stays.
         ("of course i want to kill myself, nothing ever changes", "high"),
+        ("my nose is so blocked i can't breathe at night", "none"),
+        ("my throat is closing and i can't breathe", "imminent"),
     ],
 )
 def test_talk_about_the_topic(text: str, level: str) -> None:
