@@ -196,14 +196,22 @@ def test_checks_catch_broken_docs(breakage: str, expected: str) -> None:
 TEST_SET_FILE = EVAL_FILE.with_name("crisis_test.yml")
 
 
+def _normalised_texts(*paths: Path) -> set[str]:
+    """The normalised messages of some labelled sets."""
+    texts: set[str] = set()
+    for path in paths:
+        with path.open(encoding="utf-8") as handle:
+            texts |= {normalise(i["text"]) for i in yaml.safe_load(handle)["items"]}
+    return texts
+
+
 def test_unseen_test_set_is_valid() -> None:
     """The unseen test set follows the same structure (it points to the development set's labelling rules)."""
     with TEST_SET_FILE.open(encoding="utf-8") as handle:
         test_doc = yaml.safe_load(handle)
     found = [p for p in problems(test_doc) if not p.startswith("labelling_rules")]
     assert not found, "\n".join(found)
-    with EVAL_FILE.open(encoding="utf-8") as handle:
-        dev = {normalise(i["text"]) for i in yaml.safe_load(handle)["items"]}
+    dev = _normalised_texts(EVAL_FILE)
     overlap = [i["text"] for i in test_doc["items"] if normalise(i["text"]) in dev]
     assert not overlap, f"test items also in the development set: {len(overlap)}"
 
@@ -218,10 +226,7 @@ def test_third_development_set_is_valid_and_apart() -> None:
     found = [p for p in problems(dev3) if not p.startswith("labelling_rules")]
     assert not found, "\n".join(found)
     assert len(dev3["items"]) >= 300
-    others: set[str] = set()
-    for path in (EVAL_FILE, TEST_SET_FILE):
-        with path.open(encoding="utf-8") as handle:
-            others |= {normalise(i["text"]) for i in yaml.safe_load(handle)["items"]}
+    others = _normalised_texts(EVAL_FILE, TEST_SET_FILE)
     overlap = [i["text"] for i in dev3["items"] if normalise(i["text"]) in others]
     assert not overlap, f"development set 3 items also in another set: {overlap}"
 
@@ -239,9 +244,6 @@ def test_held_out_set_is_valid_and_apart() -> None:
     found = [p for p in problems(holdout) if not p.startswith("labelling_rules")]
     assert not found, f"{len(found)} problems in the held-out set (run the validator locally to see them)"
     assert len(holdout["items"]) >= 300
-    others: set[str] = set()
-    for path in (EVAL_FILE, TEST_SET_FILE, DEV3_FILE):
-        with path.open(encoding="utf-8") as handle:
-            others |= {normalise(i["text"]) for i in yaml.safe_load(handle)["items"]}
+    others = _normalised_texts(EVAL_FILE, TEST_SET_FILE, DEV3_FILE)
     overlap = sum(normalise(i["text"]) in others for i in holdout["items"])
     assert overlap == 0, f"held-out items also in another set: {overlap}"
