@@ -32,14 +32,21 @@ if TYPE_CHECKING:
 
 CONFIG_FILE = Path(__file__).with_name("anonymizer.yml")
 _SPACE = re.compile(r"\s+")
-# A state, province or county right after a place ("Columbus, OH", "Toronto ON", "Castlebar, Co. Mayo"):
-# together they narrow down where someone lives, so they go with it. "OK", "OR", "IN", "ME" and
-# "HI" only before a ZIP code: in capitals they are also words.
-_REGION_AFTER = re.compile(
-    r",?[ \t]+(?:(?:A[LKZR]|C[AOT]|D[EC]|FL|GA|I[ADL]|K[SY]|LA|M[ADINST]|N[CDEHJMVY]|OH|PA|RI|S[CD]|T[NX]|UT|V[AT]"
-    r"|W[AIVY]|AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT|NSW|VIC|QLD|SA|TAS|ACT|NZ)\b(?!['-])"
-    r"|(?:OK|OR|IN|ME|HI)(?=,?[ \t]+\d{5}\b)|Co\.?[ \t]+[A-Z][a-z]+|County[ \t]+[A-Z][a-z]+)"
+# US state codes, and Canadian, Australian and New Zealand region codes (shared with CityRecognizer).
+US_STATE_CODES = (
+    r"A[LKZR]|C[AOT]|D[EC]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY]"
 )
+REGION_CODES = r"AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT|NSW|VIC|QLD|WA|SA|TAS|ACT|NZ"
+# State codes that are words even in capitals ("Boston OK?"): they join a place only before a ZIP code.
+CAPS_WORD_CODES = frozenset({"OK", "OR", "IN", "ME", "HI"})
+_CAPS_WORDS = "|".join(sorted(CAPS_WORD_CODES))
+# A state, province or county right after a place ("Columbus, OH", "Toronto ON", "Castlebar, Co. Mayo"):
+# together they narrow down where someone lives, so they go with it.
+_REGION_AFTER = re.compile(
+    rf",?[ \t]+(?:(?!(?:{_CAPS_WORDS})\b)(?:{US_STATE_CODES}|{REGION_CODES})\b(?!['-])"
+    rf"|(?:{_CAPS_WORDS})(?=,?[ \t]+\d{{5}}\b)|Co\.?[ \t]+[A-Z][a-z]+|County[ \t]+[A-Z][a-z]+)"
+)
+
 # Recent texts whose findings are remembered (by digest; see Anonymizer._analyze).
 ANALYZED_CACHE_SIZE = 4096
 

@@ -39,6 +39,8 @@ from presidio_analyzer.predefined_recognizers import (
 )
 from presidio_analyzer.recognizer_registry import RecognizerRegistry
 
+from bot.review.anonymize import CAPS_WORD_CODES, REGION_CODES, US_STATE_CODES
+
 if TYPE_CHECKING:
     from spacy.language import Language
 
@@ -436,19 +438,15 @@ class CityRecognizer(EntityRecognizer):
 
     name: str
 
-    STATE = re.compile(
-        r"^(?:A[LKZR]|C[AOT]|D[EC]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]"
-        r"|W[AIVY])$"
-    )
+    STATE = re.compile(rf"^(?:{US_STATE_CODES})$")
 
     # Canadian provinces and Australian states, written in capitals after a town ("Toronto ON").
-    PROVINCE = re.compile(r"^(?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT|NSW|VIC|QLD|WA|SA|TAS|ACT|NZ)$")
+    PROVINCE = re.compile(rf"^(?:{REGION_CODES})$")
 
     # Countries after a town ("hamilton, nz", "cork ireland") place it, and go with it.
     COUNTRIES = frozenset("nz ireland uk england scotland wales australia canada india usa".split())
 
-    # State codes that are words even in capitals ("Boston OK?"): they join a town only before a ZIP code.
-    CAPS_WORDS = frozenset({"OK", "OR", "IN", "ME", "HI"})
+    CAPS_WORDS = CAPS_WORD_CODES
 
     # State codes that are also English words in lowercase.
     WORD_CODES = frozenset("al co de ga hi id in la ma me mo ne oh ok or pa".split())
