@@ -34,6 +34,7 @@ DEV_FILE = Path(__file__).with_name("anonymization_dev.yml")
 DEV2_FILE = Path(__file__).with_name("anonymization_dev2.yml")  # a third author's hard cases
 DEV3_FILE = Path(__file__).with_name("anonymization_dev3.yml")  # a fourth author's realistic mix
 DEV4_FILE = Path(__file__).with_name("anonymization_dev4.yml")  # a fifth author's ages, addresses, places
+DEV5_FILE = Path(__file__).with_name("anonymization_dev5.yml")  # a sixth author's addresses abroad, house names
 RESULTS = Path(__file__).with_name("anonymize_results.json")
 # Words of a span that identify nobody on their own ("14 Oak St": "St" may stay).
 GENERIC = frozenset(
@@ -178,6 +179,7 @@ def main() -> int:
         ("development 2", DEV2_FILE),
         ("development 3", DEV3_FILE),
         ("development 4", DEV4_FILE),
+        ("development 5", DEV5_FILE),
     ]
     sets = development if "--dev" in sys.argv else [("held-out", EVAL_FILE), *development]
     for name, path in sets:

@@ -276,3 +276,54 @@ def test_times_holidays_helplines_and_apps_stay(text: str) -> None:
     for word in ("5 minutes", "Diwali", "Samaritans", "Hinge", "OK?", "2nd floor"):
         if word in text:
             assert word in anonymized, anonymized
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets"),
+    [
+        ("me n my nan are at 12 Tui Rd, papatoetoe, auckland", ["papatoetoe", "auckland"]),
+        ("Flat 3, 22 Elm Grove, Leeds LS6 2AB is where the letters go", ["Flat 3", "Leeds", "LS6"]),
+        ("i'm at unit 2/15 Marine Tce, Geraldton WA if you need it", ["2/15", "Marine", "Geraldton"]),
+        ("we lived at 17 Ardmore Park, Bray, Co. Wicklow and everyone knew", ["Bray", "Wicklow"]),
+        ("im at 18/2 Dalry Road edinburgh if the crisis team needs it", ["edinburgh", "Dalry"]),
+        ("i live at 40 Oak St, Springfield, IL 62704 if you need it", ["Springfield", "IL", "62704"]),
+        ("House No. 27, Sector 15, Gurgaon is my parents house", ["27", "15"]),
+        ("RR 4, Site 12, Box 9 - the farm", ["RR 4", "Site 12", "Box 9"]),
+        ("Willow Cottage was my gran's and i spent every holiday there", ["Willow"]),
+        ("i grew up at number 41 on Ashfield Road", ["41", "Ashfield"]),
+        ("i live on kamehameha ave with my grandma", ["kamehameha"]),
+        ("Location: Regina SK", ["Regina", "SK"]),
+        ("lower hutt. no car. anxiety is bad on buses", ["hutt"]),
+        ("We're in Leeds, south Manchester actually", ["Manchester"]),
+        ("i live in leichhardt, walking distance would be good", ["leichhardt"]),
+        ("moved to reading for work last year", ["reading"]),
+        ("i teach at st brigid's primary and a kid hid under the table", ["brigid"]),
+        ("the kids are 11, 7 and 9 and i feel like i'm failing them", ["11", "7 and 9"]),
+        ("my twin and i are 29 and she's the secure one", ["29"]),
+        ("the care home was at 5 Hill Rd, i was there from 12 to 15", ["12 to 15"]),
+        ("my little brother is only 4 months old", ["4 months"]),
+    ],
+)
+def test_addresses_abroad_house_names_and_towns_are_removed(text: str, secrets: list[str]) -> None:
+    anonymized = get_anonymizer().anonymize(text, Pseudonyms())
+    for secret in secrets:
+        assert secret.lower() not in anonymized.lower(), anonymized
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("i'm at 12 Tui Rd, and i hate it there", ["and i hate it there"]),
+        ("my address is 4 Elm St, Honestly i don't want to give it", ["i don't want to give it"]),
+        ("i learned that from reading about attachment", ["reading"]),
+        ("i keep walking down memory lane with him", ["memory lane"]),
+        ("the Family Court ordered co-parenting counselling", ["Family Court"]),
+        ("i live in hope that he changes", ["hope"]),
+        ("we moved in on the 2nd floor and i hated it", ["2nd floor"]),
+        ("work is at an all time high and i'm drowning", ["time high"]),
+    ],
+)
+def test_ordinary_words_around_addresses_and_towns_stay(text: str, words: list[str]) -> None:
+    anonymized = get_anonymizer().anonymize(text, Pseudonyms())
+    for word in words:
+        assert word in anonymized, anonymized

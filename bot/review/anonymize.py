@@ -47,6 +47,16 @@ _REGION_AFTER = re.compile(
     rf"|(?:{_CAPS_WORDS})(?=,?[ \t]+\d{{5}}\b)|Co\.?[ \t]+[A-Z][a-z]+|County[ \t]+[A-Z][a-z]+)"
 )
 
+# One comma-separated part of an address around a street address ("Flat 3", "papatoetoe", "Co. Mayo",
+# "LS6 2AB"): at most five words, up to the next comma, full stop, dash or the end of the line.
+_ADDRESS_PART = re.compile(
+    r"[ \t]*([^\s,.;:!?()\-–—][^,;:!?()\n]{0,60}?)[ \t]*"
+    r"(?=$|[,;:!?()\n]|(?<!\bCo)(?<!\bSt)(?<!\bNo)(?<!\bRd)(?<!\bMt)(?<!\bFt)\.(?:\s|$)|\s[-–—]\s)"
+)
+_PART_WORD = re.compile(r"[^\s]+")
+# Kinds of finding that an address takes in when it is widened over them.
+ADDRESS_KINDS = frozenset({"ADDRESS", "LOCATION", "ZIP", "PERSON"})
+
 # Recent texts whose findings are remembered (by digest; see Anonymizer._analyze).
 ANALYZED_CACHE_SIZE = 4096
 
@@ -132,7 +142,13 @@ class Anonymizer:
         """
         from presidio_anonymizer import AnonymizerEngine
 
-        from bot.review.recognizers import build_analyzer, english_words, known_first_names, us_places
+        from bot.review.recognizers import (
+            CityRecognizer,
+            build_analyzer,
+            english_words,
+            known_first_names,
+            us_places,
+        )
 
         self.config = config
         self.placeholders: dict[str, str] = dict(config["placeholders"])
@@ -149,6 +165,10 @@ class Anonymizer:
         self.titles = frozenset(str(t).lower().rstrip(".") for t in config["name_cues"]["titles"])
         self.public_numbers = _helpline_numbers()
         self.states = us_places()[1]
+        self.towns: frozenset[str] = next(
+            (r.cities for r in self.analyzer.registry.recognizers if isinstance(r, CityRecognizer)), frozenset()
+        )
+        self.address_words = frozenset(str(w).lower() for w in config.get("address_words") or [])
         self.anonymizer: AnonymizerEngine = AnonymizerEngine()
         self._lock = threading.Lock()  # the spaCy pipeline inside is not safe to share between threads
         self._analyzed: OrderedDict[bytes, tuple[tuple[str, int, int, float], ...]] = OrderedDict()
@@ -250,7 +270,91 @@ class Anonymizer:
                 end = region.end()
             result.start, result.end = start, end
             kept.append(result)
-        return kept
+        return self._with_whole_addresses(text, kept)
+
+    def _with_whole_addresses(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+        # Another kind of data (a phone number, an e-mail) ends an address; a town or a postcode
+        # found inside the widened address becomes part of it.
+        others = [(r.start, r.end) for r in results if r.entity_type not in ADDRESS_KINDS]
+        for result in results:
+            if result.entity_type != "ADDRESS":
+                continue
+            start, end = self._whole_address(text, result.start, result.end, others)
+            for other in results:
+                if other.entity_type in ADDRESS_KINDS and other.start < end and start < other.end:
+                    start, end = min(start, other.start), max(end, other.end)
+            result.start, result.end = start, end
+        return results
+
+    def _whole_address(self, text: str, start: int, end: int, others: list[tuple[int, int]]) -> tuple[int, int]:
+        """A street address with the parts written around it, comma by comma.
+
+        "Flat 3, 22 Elm Grove, Leeds LS6 2AB": the flat before the street, and the town and
+        postcode after it, identify as much as the street does. A part before the street goes
+        with it only if it names a unit or a building ("Flat 3", "2nd floor flat"); a part after
+        it only if every word is a number, an address word, a town, or a name ("papatoetoe",
+        "Co. Mayo"). A part with a word of ordinary chat in it ("and i hate it") ends the address.
+        """
+        def free(a: int, b: int) -> bool:
+            return not any(a < o_end and o_start < b for o_start, o_end in others)
+
+        while match := re.match(r",[ \t]*", text[end:]):
+            part = _ADDRESS_PART.match(text, end + match.end())
+            if part is None or not free(part.start(1), part.end(1)):
+                break
+            taken = self._address_prefix(part.group(1))
+            if not taken:
+                break
+            end = part.start(1) + taken
+            if end < part.end(1):
+                break
+        # Without a comma, only a town goes with the street ("18/2 Dalry Road edinburgh").
+        if town := re.match(r"[ \t]+([A-Za-z][A-Za-z'-]*(?:[ \t]+[A-Za-z][A-Za-z'-]*){0,2})", text[end:]):
+            words = town.group(1).split()
+            for size in range(len(words), 0, -1):
+                if " ".join(words[:size]).lower() in self.towns:
+                    end += town.start(1) + len(" ".join(words[:size]))
+                    break
+        while match := re.search(r"(?:^|[,:;(\n]|\s[-–—]\s)[ \t]*([^,:;()\n]{1,40}?)[ \t]*,[ \t]*$", text[:start]):
+            if not self._is_unit_part(match.group(1)) or not free(match.start(1), match.end(1)):
+                break
+            start = match.start(1)
+        return start, end
+
+    def _is_unit_part(self, part: str) -> bool:
+        # Before the street, a unit or a building: "Flat 3", "2nd floor flat", "Kestrel Court".
+        words = [w.strip("'’.") for w in _PART_WORD.findall(part)]
+        if not words or len(words) > 4:
+            return False
+        numbered = any(any(c.isdigit() for c in w) for w in words)
+        return (numbered and any(w.lower() in self.address_words for w in words)) or (
+            words[-1].lower() in self.address_words and all(w[:1].isupper() for w in words)
+        )
+
+    def _address_prefix(self, part: str) -> int:
+        """How much of a part after a street address belongs to the address (0: none of it).
+
+        The whole part when every word is a number, an address word, a known town or a name
+        ("papatoetoe", "Co. Mayo", "LS6 2AB"); only its beginning when that holds a number, a
+        town or a region code ("IL 62704" in "IL 62704 if you need it").
+        """
+        if part.strip().lower() in self.towns:
+            return len(part)
+        taken = 0
+        strong = False
+        for word in _PART_WORD.finditer(part):
+            plain = word.group().strip("'’.")
+            lower = plain.lower()
+            if any(c.isdigit() for c in plain) or (plain.isupper() and 2 <= len(plain) <= 3) or lower in self.towns:
+                strong = True
+            elif lower in self.keep_words or (lower in self.stop_words and lower not in self.address_words):
+                break
+            elif not (lower in self.address_words or plain[:1].isupper() or not self._is_common(lower)):
+                break
+            taken = word.end()
+        else:
+            return taken
+        return taken if strong else 0
 
     def _whole_name(self, text: str, start: int, end: int) -> tuple[int, int]:
         """A found name with the capitalised name words right beside it ("Destiny [Marie Okonkwo]").

@@ -256,7 +256,7 @@ class NameCueRecognizer(EntityRecognizer):
         # A word that could be a name (a known first name, in any case, or no English word) is one
         # where the words around it can only be about a person: "rhi and i", "me and Chance", "joy
         # is my daughter's name", "summer and sky are my twins", "jess left again", "ji-woo told me".
-        results = []
+        results: list[RecognizerResult] = []
         index = 0
         while index < len(tokens):
             end = self._name_candidate_end(tokens, index)
@@ -451,6 +451,22 @@ class CityRecognizer(EntityRecognizer):
     # State codes that are also English words in lowercase.
     WORD_CODES = frozenset("al co de ga hi id in la ma me mo ne oh ok or pa".split())
 
+    # The first half of a UK or Canadian postcode ("Glasgow G12 8QQ", "Saskatoon S7N 0W6").
+    POSTCODE = re.compile(r"^(?:[A-Z]{1,2}\d[A-Z\d]?|[A-Z]\d[A-Z]\d?)$")
+
+    # Words between a place word and the place that leave the place as it is ("in south Manchester").
+    DIRECTIONS = frozenset(
+        "north south east west northern southern eastern western central greater inner outer upper lower"
+        " downtown suburban rural".split()
+    )
+
+    # The last word of a street address: a town after it and a comma is part of the address.
+    STREET_WORDS = frozenset(
+        "st street rd road ave avenue ln lane dr drive ct court pl place way tce terrace cres crescent cl close"
+        " gr grove pde parade hwy highway blvd boulevard sq square row mews gdns gardens concourse esplanade"
+        " apartments apts towers house cottage lodge".split()
+    )
+
     def __init__(
         self,
         cities: frozenset[str],
@@ -462,6 +478,9 @@ class CityRecognizer(EntityRecognizer):
         after_cues: list[str] | None = None,
         other_names: frozenset[str] = frozenset(),
         not_places: frozenset[str] = frozenset(),
+        label_cues: list[str] | None = None,
+        strong_cues: list[str] | None = None,
+        generic_places: frozenset[str] = frozenset(),
     ) -> None:
         """Prepare the look-up.
 
@@ -476,7 +495,14 @@ class CityRecognizer(EntityRecognizer):
             not_places: Words that are never a place, whatever the data says ("March").
             city_words: Town names that are also ordinary words and so never count in lowercase.
             after_cues: Words after which a city name is a place ("dayton area", "Compton raised").
+            label_cues: Labels after which, and a colon, a city name is a place ("Location: Regina").
+            strong_cues: Verbs of living somewhere with their preposition ("moved to", "grew up in"),
+                after which a town named like an ordinary word is a place ("moved to reading").
+            generic_places: Words never a town, even after such a verb ("live in hope", "moved to home").
         """
+        self.strong_cues = [tuple(c.lower().split()) for c in strong_cues or []]
+        self.generic_places = generic_places
+        self.label_cues = frozenset(w.lower() for w in label_cues or [])
         self.after_cues = frozenset(w.lower() for w in after_cues or ["area"])
         self.towns = towns - city_words
         self.city_words = city_words
@@ -497,7 +523,7 @@ class CityRecognizer(EntityRecognizer):
         tokens = nlp_artifacts.tokens if nlp_artifacts is not None else None
         if tokens is None:
             return []
-        results = []
+        results: list[RecognizerResult] = []
         index = 0
         while index < len(tokens):
             if not tokens[index].is_alpha or tokens[index].is_stop:
@@ -507,17 +533,21 @@ class CityRecognizer(EntityRecognizer):
                 span = tokens[index : index + length]
                 if span.text.lower() not in self.cities:
                     continue
-                if span.text.lower() in self.not_places or (
-                    not span.text[:1].isupper() and span.text.lower() in self.city_words
-                ):
-                    continue  # "died in march", "at home": in lowercase, the ordinary word
+                if span.text.lower() in self.not_places:
+                    continue  # "died in march"
+                if not span.text[:1].isupper() and span.text.lower() in self.city_words:
+                    # "at home", "for sale": in lowercase, the ordinary word, unless a verb of
+                    # living somewhere stands before it ("moved to reading", "grew up in sale").
+                    if span.text.lower() in self.generic_places or not self._strong_cue(tokens, index):
+                        continue
+                    results.append(_result(self, "LOCATION", span.start_char, span.end_char, self.score, "a town"))
+                    index += length - 1
+                    break
                 # Typed in lowercase, a city name must look like one to the tagger ("in tulsa", not
                 # "at home"), or stand before a state, a ZIP code or "area".
                 capitalised = all(t.text[:1].isupper() for t in span)
                 looks_proper = capitalised or all(t.pos_ == "PROPN" for t in span)
-                before = tokens[index - 1].lower_ if index > 0 else ""
-                if before == "," and index > 1 and re.fullmatch(r"\d{5}", tokens[index - 2].text):
-                    before = "in"  # "my zip is 97201, portland": a town after a ZIP code
+                before = self._cue_before(tokens, index, results)
                 after = tokens[index + length : index + length + 2]
                 after_words = [t.text.strip(",") for t in after if t.text != ","]
                 # A state code typed in lowercase must not be a word ("at home in my body": not Indiana).
@@ -526,14 +556,22 @@ class CityRecognizer(EntityRecognizer):
                 word_code = code.lower() in self.WORD_CODES and not zip_next
                 placed = bool(after_words) and (
                     bool(self.STATE.match(code if capitalised or word_code else code.upper()))
+                    or bool(self.PROVINCE.match(code))
                     or after_words[0].lower() in self.states
                     or (after_words[0].isdigit() and len(after_words[0]) == 5)
                     or after_words[0].lower() in self.COUNTRIES
+                    or bool(self.POSTCODE.match(code) and len(after_words) > 1 and re.search(r"\d", after_words[1]))
+                )
+                # A place on its own at the start of a message is an answer to "where are you?"
+                # ("lower hutt.", "Saskatoon, S7N 0W6").
+                alone = before == "" and (
+                    index + length == len(tokens) or tokens[index + length].text in {",", ".", "!", ";", "-"}
                 )
                 looks_proper = looks_proper or span.text.lower() in self.towns
                 described = bool(after_words) and after_words[0].lower() in self.after_cues and looks_proper
                 if (
                     (before in self.cues and looks_proper)
+                    or (alone and looks_proper)
                     or (placed and (looks_proper or len(after_words) > 1))
                     or described
                 ):
@@ -553,6 +591,37 @@ class CityRecognizer(EntityRecognizer):
                     break
             index += 1
         return results
+
+
+    def _strong_cue(self, tokens: Any, index: int) -> bool:
+        """Whether a verb of living somewhere and its preposition stand right before a word."""
+        before = [t.lower_ for t in tokens[max(0, index - 3) : index]]
+        return any(tuple(before[-len(cue) :]) == cue for cue in self.strong_cues if len(before) >= len(cue))
+
+    def _cue_before(self, tokens: Any, index: int, found: list[RecognizerResult]) -> str:
+        """The place word before a city name, or "" at the start of a message.
+
+        Some words between them stand for a place word: a direction ("in south Manchester"), a
+        label and a colon ("Location: Regina SK"), and a comma after a ZIP code, a street address
+        or another place ("14 Tui Rd, papatoetoe, auckland").
+        """
+        start = index
+        while start > 0 and tokens[start - 1].lower_ in self.DIRECTIONS:
+            start -= 1
+        if start == 0:
+            return ""
+        before = tokens[start - 1]
+        if before.text == ":" and start > 1 and tokens[start - 2].lower_ in self.label_cues:
+            return "in"
+        if before.text == "," and start > 1:
+            previous = tokens[start - 2]
+            if (
+                any(c.isdigit() for c in previous.text)
+                or previous.lower_.rstrip(".") in self.STREET_WORDS
+                or any(r.end == previous.idx + len(previous.text) for r in found)
+            ):
+                return "in"  # "my zip is 97201, portland", "12 Tui Rd, papatoetoe"
+        return str(before.lower_)
 
 
 def english_words(nlp: Language) -> frozenset[str]:
@@ -701,6 +770,13 @@ def build_analyzer(config: dict[str, Any], nlp: Language) -> AnalyzerEngine:
     countries = tuple(config.get("city_countries") or ["US"])
     towns, other_names = world_towns(countries, int(config.get("city_min_population", 15000)))
     city_words = frozenset(str(w).lower() for w in config.get("city_words") or [])
+    if small := config.get("small_town_min_population"):
+        # Smaller towns count in lowercase only when their name is no English word ("in fitzroy",
+        # not "set in stone"); capitalised, every one of them counts.
+        small_towns = world_towns(countries, int(small))[0] - towns
+        words = english_words(nlp)
+        other_names |= small_towns
+        towns |= frozenset(t for t in small_towns if t not in words)
     registry.add_recognizer(
         CityRecognizer(
             cities,
@@ -711,6 +787,9 @@ def build_analyzer(config: dict[str, Any], nlp: Language) -> AnalyzerEngine:
             after_cues=config.get("city_after_cues"),
             other_names=other_names,
             not_places=frozenset(str(w).lower() for w in config.get("not_places") or []),
+            label_cues=config.get("city_label_cues"),
+            strong_cues=config.get("city_strong_cues"),
+            generic_places=frozenset(str(w).lower() for w in config.get("generic_places") or []),
         )
     )
     return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
