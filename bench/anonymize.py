@@ -151,6 +151,7 @@ ADVERSARIAL = {
     "a.a@": "a.a@" * 1250,
     "at 13": "at 13 " * 833,
     "Name Name": "Maple " * 833,
+    "flat 1, ": "flat 1, " * 625,  # addresses widened comma by comma
 }
 
 

@@ -54,6 +54,12 @@ _ADDRESS_PART = re.compile(
     r"(?=$|[,;:!?()\n]|(?<!\bCo)(?<!\bSt)(?<!\bNo)(?<!\bRd)(?<!\bMt)(?<!\bFt)\.(?:\s|$)|\s[-–—]\s)"
 )
 _PART_WORD = re.compile(r"[^\s]+")
+_COMMA = re.compile(r",[ \t]*")
+_TOWN_AFTER = re.compile(r"[ \t]+([A-Za-z][A-Za-z'-]*(?:[ \t]+[A-Za-z][A-Za-z'-]*){0,2})")
+# The part before a street address and its comma ("Flat 3, " before "22 Elm Grove").
+_UNIT_BEFORE = re.compile(r"(?:^|[,:;(\n]|\s[-–—]\s)[ \t]*([^,:;()\n]{1,40}?)[ \t]*,[ \t]*$")
+# Parts taken on each side of a street address at most.
+ADDRESS_PARTS = 6
 # Kinds of finding that an address takes in when it is widened over them.
 ADDRESS_KINDS = frozenset({"ADDRESS", "LOCATION", "ZIP", "PERSON"})
 
@@ -275,15 +281,19 @@ class Anonymizer:
     def _with_whole_addresses(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
         # Another kind of data (a phone number, an e-mail) ends an address; a town or a postcode
         # found inside the widened address becomes part of it.
-        others = [(r.start, r.end) for r in results if r.entity_type not in ADDRESS_KINDS]
-        for result in results:
+        others = sorted((r.start, r.end) for r in results if r.entity_type not in ADDRESS_KINDS)
+        widened = (0, 0)
+        for result in sorted(results, key=lambda r: r.start):
             if result.entity_type != "ADDRESS":
+                continue
+            if widened[0] <= result.start and result.end <= widened[1]:
+                result.start, result.end = widened  # already inside the address widened before it
                 continue
             start, end = self._whole_address(text, result.start, result.end, others)
             for other in results:
                 if other.entity_type in ADDRESS_KINDS and other.start < end and start < other.end:
                     start, end = min(start, other.start), max(end, other.end)
-            result.start, result.end = start, end
+            result.start, result.end = widened = (start, end)
         return results
 
     def _whole_address(self, text: str, start: int, end: int, others: list[tuple[int, int]]) -> tuple[int, int]:
@@ -294,12 +304,16 @@ class Anonymizer:
         with it only if it names a unit or a building ("Flat 3", "2nd floor flat"); a part after
         it only if every word is a number, an address word, a town, or a name ("papatoetoe",
         "Co. Mayo"). A part with a word of ordinary chat in it ("and i hate it") ends the address.
+        At most `ADDRESS_PARTS` parts are taken on each side, each read within a short window, so
+        that a long run of commas costs little.
         """
+
         def free(a: int, b: int) -> bool:
             return not any(a < o_end and o_start < b for o_start, o_end in others)
 
-        while match := re.match(r",[ \t]*", text[end:]):
-            part = _ADDRESS_PART.match(text, end + match.end())
+        for _ in range(ADDRESS_PARTS):
+            comma = _COMMA.match(text, end)
+            part = _ADDRESS_PART.match(text[: comma.end() + 80], comma.end()) if comma else None
             if part is None or not free(part.start(1), part.end(1)):
                 break
             taken = self._address_prefix(part.group(1))
@@ -309,16 +323,20 @@ class Anonymizer:
             if end < part.end(1):
                 break
         # Without a comma, only a town goes with the street ("18/2 Dalry Road edinburgh").
-        if town := re.match(r"[ \t]+([A-Za-z][A-Za-z'-]*(?:[ \t]+[A-Za-z][A-Za-z'-]*){0,2})", text[end:]):
+        if town := _TOWN_AFTER.match(text[: end + 80], end):
             words = town.group(1).split()
             for size in range(len(words), 0, -1):
                 if " ".join(words[:size]).lower() in self.towns:
-                    end += town.start(1) + len(" ".join(words[:size]))
+                    end = town.start(1) + len(" ".join(words[:size]))
                     break
-        while match := re.search(r"(?:^|[,:;(\n]|\s[-–—]\s)[ \t]*([^,:;()\n]{1,40}?)[ \t]*,[ \t]*$", text[:start]):
-            if not self._is_unit_part(match.group(1)) or not free(match.start(1), match.end(1)):
+        for _ in range(ADDRESS_PARTS):
+            offset = max(0, start - 60)
+            match = _UNIT_BEFORE.search(text[offset:start])
+            if match is None:
                 break
-            start = match.start(1)
+            if not self._is_unit_part(match.group(1)) or not free(offset + match.start(1), offset + match.end(1)):
+                break
+            start = offset + match.start(1)
         return start, end
 
     def _is_unit_part(self, part: str) -> bool:
