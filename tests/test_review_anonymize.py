@@ -336,3 +336,23 @@ def test_a_long_run_of_address_parts_is_anonymized_whole() -> None:
     anonymized = get_anonymizer().anonymize("flat 1, " * 625 + "12 Main St", Pseudonyms())
     assert "flat 1" not in anonymized
     assert "Main St" not in anonymized
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("ive been with steph since we were both 19", "steph"),
+        ("raj bhaiya was the one who protected me", "raj"),
+        ("bea n dom r getting married and im not invited", "dom"),
+    ],
+)
+def test_short_forms_of_names_are_removed(text: str, secret: str) -> None:
+    anonymized = get_anonymizer().anonymize(text, Pseudonyms())
+    assert secret not in anonymized.lower().split(), anonymized
+
+
+@pytest.mark.parametrize(
+    "text", ["made it just in the nick of time", "they will rob you blind", "pat yourself on the back"]
+)
+def test_short_names_that_are_words_stay_as_words(text: str) -> None:
+    assert get_anonymizer().anonymize(text, Pseudonyms()) == text

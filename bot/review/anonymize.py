@@ -167,7 +167,10 @@ class Anonymizer:
         self.check_spacy_names = bool(config.get("check_spacy_names", True))
         self.stop_words = frozenset(w.lower() for w in nlp.Defaults.stop_words)
         self.common_words = english_words(nlp) | self.stop_words | self.keep_words
-        self.first_names = known_first_names(tuple(config["name_cues"]["first_name_locales"]))
+        nicknames = frozenset(str(w).lower() for w in config["name_cues"].get("nicknames") or [])
+        self.first_names = known_first_names(tuple(config["name_cues"]["first_name_locales"])) | (
+            nicknames - self.common_words
+        )
         self.titles = frozenset(str(t).lower().rstrip(".") for t in config["name_cues"]["titles"])
         self.public_numbers = _helpline_numbers()
         self.states = us_places()[1]

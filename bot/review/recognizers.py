@@ -756,7 +756,7 @@ def build_analyzer(config: dict[str, Any], nlp: Language) -> AnalyzerEngine:
             cues["relations"],
             cues["titles"],
             cues["not_names"],
-            first_names | frozenset(str(w).lower() for w in cues.get("word_names") or []),
+            first_names | frozenset(str(w).lower() for w in [*cues.get("word_names", []), *cues.get("nicknames", [])]),
             english_words(nlp),
             person_verbs=cues.get("person_verbs"),
             keeps_verbs=cues.get("keeps_verbs"),
