@@ -8,6 +8,7 @@ run over a document of lemmas (`lemma_doc`), so "kill" matches kill, kills, kill
     word?       optional token
     *           up to three other tokens
     <NAME>      a word list defined elsewhere in the same file (lemmas)
+    <YEAR>      a year written in digits (1900-2099)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
+BUILT_IN = {"YEAR": {"TEXT": {"REGEX": r"^(19|20)\d\d$"}}}
 CLAUSE_BREAKS = frozenset({"but", "though", "although", "however", ";", "whereas"})
 
 
@@ -53,6 +55,8 @@ class PhraseCompiler:
         for chunk in chunks:
             if chunk == "*":
                 pattern.extend({"OP": "?"} for _ in range(3))
+            elif chunk[1:-1] in BUILT_IN and chunk.startswith("<") and chunk.endswith(">"):
+                pattern.append(dict(BUILT_IN[chunk[1:-1]]))
             elif chunk.startswith("<") and chunk.endswith(">"):
                 pattern.append({"LOWER": {"IN": self.lists[chunk[1:-1]]}})
             elif "|" in chunk:
