@@ -262,3 +262,146 @@ def test_no_everyday_example_of_the_assistant_reads_as_crisis() -> None:
     detector = get_detector()
     flagged = [i["text"] for i in load_everyday_messages() if detector.assess(i["text"]).is_crisis]
     assert not flagged, flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # A question that names no person is about the topic ...
+        ("is self harm linked to insecure attachment?", "none"),
+        ("how do therapists get trained to help clients who are suicidal?", "none"),
+        ("can anxious attachment keep someone in an abusive relationship?", "none"),
+        # ... one that names the writer, or points at "this", may be a disclosure.
+        ("is it normal that i want to kill myself?", "high"),
+        ("is this a heart attack? my chest is so tight", "imminent"),
+        # Asking for a way to die is never topic talk.
+        ("what is the quickest way to die?", "high"),
+    ],
+)
+def test_a_question_naming_no_person_is_about_the_topic(text: str, level: str) -> None:
+    assert _patterns_only().assess(text).level == level
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("I was suicidal in college but I'm in a good place now", "none"),
+        ("i was in an abusive relationship. i've done a lot of work on it and i'm ok now", "none"),
+        ("my best friend killed herself when we were at school. I'm safe, I miss her", "none"),
+        # An anniversary is a time of risk, not the past.
+        ("it's been a year since my best friend killed herself", "high"),
+        # Something recent or returning beside the recovery keeps it.
+        ("I cut myself last night. I'm fine now", "high"),
+        ("I was suicidal in college and it's coming back again, I thought I was better now", "high"),
+        # The recovery never explains away an act told in the past tense that is imminent.
+        ("I took all my pills. I'm fine now", "imminent"),
+    ],
+)
+def test_a_recovery_said_anywhere_makes_a_past_tense_clause_the_past(text: str, level: str) -> None:
+    assert _patterns_only().assess(text).level == level
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("Dad had a heart attack in 2019, he's doing park runs now", "none"),
+        ("I had a stroke scare in march, all tests came back clear", "none"),
+        ("my cousin overdosed and died last summer", "none"),
+        ("my dad had a heart attack in 2019 and today he has chest pain again", "imminent"),
+        ("my dad is having a heart attack", "imminent"),
+    ],
+)
+def test_a_medical_emergency_told_as_the_past(text: str, level: str) -> None:
+    assert _patterns_only().assess(text).level == level
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "category"),
+    [
+        ("my boss is going to kill me, I forgot the slides", "none", "none"),
+        ("my sister's going to kill me, I spilled coffee on her jumper", "none", "none"),
+        ("he threatened to kill me if I leave him", "high", "abuse_or_violence"),
+        ("she never actually hit me, but it made me shut down", "none", "none"),
+        ("my dad hit me", "high", "abuse_or_violence"),
+        ("my dad had a terrible temper, the odd broken plate", "none", "none"),
+        ("she od'd on her meds", "imminent", "medical_emergency"),
+        ("going to end it on friday when my flatmate's away", "imminent", "suicide"),
+        ("dad has gone really pale and says his chest is crushing", "imminent", "medical_emergency"),
+    ],
+)
+def test_threats_figures_of_speech_and_wildcard_negation(text: str, level: str, category: str) -> None:
+    verdict = _patterns_only().assess(text)
+    assert (verdict.level, verdict.category) == (level, category), verdict.signals
+
+
+def test_a_figure_of_speech_alone_makes_the_classifier_need_more_certainty() -> None:
+    detector = _patterns_only()
+    assert detector.assess("I'm ending things with Jordan tonight").dismissed
+    assert not detector.assess("I had a lovely walk").dismissed
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("cut myself while chopping onions, only a nick", "none"),
+        ("i cut myself again", "high"),
+        ("How do I talk to my kids about the domestic violence they saw on TV?", "none"),
+        ("my partner hit the roof when I told him I scraped the car", "none"),
+        ("my partner hit me when I told him I scraped the car", "high"),
+        ("i can't go on like this with my boss emailing at midnight", "none"),
+        ("i can't go on like this", "concern"),
+        # A past marker far back in a long sentence no longer speaks of the match.
+        (
+            "we were talking about how mum used to read to us at bedtime when we were small, "
+            "and now dad has gone pale and says his chest is crushing",
+            "imminent",
+        ),
+        ("my friend used to self-harm and now she runs a peer support group", "none"),
+    ],
+)
+def test_everyday_figures_and_the_reach_of_a_past_marker(text: str, level: str) -> None:
+    assert _patterns_only().assess(text).level == level
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "category"),
+    [
+        ("I could kill him lol", "none", "none"),
+        ("i could actually kill my brother and i mean it", "high", "harm_to_others"),
+        ("my dad beat us at monopoly again", "none", "none"),
+        ("grew up with a dad who beat us, we're close now", "none", "none"),
+        ("grew up with a dad who beat us. i still have nightmares every night", "high", "abuse_or_violence"),
+        ("currently selfharming in the bathroom", "imminent", "self_harm"),
+    ],
+)
+def test_said_in_earnest_and_acts_in_progress(text: str, level: str, category: str) -> None:
+    verdict = _patterns_only().assess(text)
+    assert (verdict.level, verdict.category) == (level, category), verdict.signals
+
+
+def test_classifier_high_with_a_time_or_means_is_imminent() -> None:
+    detector = get_detector()
+    text = "the tablets are counted out in front of me and tonight i'm going through with it"
+    assert detector.has_imminence(text)
+    assert detector.assess(text).level == "imminent"
+    assert not detector.has_imminence("i miss my dad and i cried at lunch")
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "category"),
+    [
+        ("thinking about stabbing my flatmate scares me", "high", "harm_to_others"),
+        ("my bf threw a mug at me last night", "high", "abuse_or_violence"),
+        ("the kids next door are being hit, i can hear it", "high", "third_party"),
+        ("i cut again after two months", "high", "self_harm"),
+        ("i swallowed them all", "imminent", "medical_emergency"),
+        ("the whole strip of my meds is gone, i took the whole packet of my tablets", "imminent", "medical_emergency"),
+        ("I took the whole box of chocolates to work", "none", "none"),
+        ("we threw a party for mum", "none", "none"),
+        ("im gonna kill my flatmate he ate my leftovers", "none", "none"),
+        ("i'm going to kill my flatmate", "high", "harm_to_others"),
+    ],
+)
+def test_indirect_acts_and_thoughts(text: str, level: str, category: str) -> None:
+    verdict = _patterns_only().assess(text)
+    assert (verdict.level, verdict.category) == (level, category), verdict.signals

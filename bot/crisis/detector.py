@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,18 @@ CATEGORIES = ("suicide", "self_harm", "harm_to_others", "abuse_or_violence", "me
 CATEGORY_PRIORITY = ("medical_emergency", "abuse_or_violence", "third_party", "suicide", "self_harm", "harm_to_others")
 ESCALATES_TO_IMMINENT = frozenset({"suicide", "self_harm", "harm_to_others", "third_party"})
 NEGATION_WINDOW = 5
+MODIFIER_KINDS = (
+    "imminence",
+    "idioms",
+    "past",
+    "returning",
+    "distress_now",
+    "about_topic",
+    "recovered",
+    "recent",
+    "literal",
+)
+PAST_WINDOW = 12
 
 
 def level_rank(level: str) -> int:
@@ -126,6 +138,11 @@ class CrisisDetector:
         self.ordinary_reasons: dict[str, Matcher] = {}
         # Rules that talk about the topic does not explain away (asking for a way to die).
         self.topic_proof = frozenset(rule["id"] for rule in phrases["rules"] if rule.get("topic_proof"))
+        # Rules no idiom explains away ("he threatened to kill me if I leave").
+        self.idiom_proof = frozenset(rule["id"] for rule in phrases["rules"] if rule.get("idiom_proof"))
+        self.reasons_overruled_by = {
+            rule["id"]: tuple(rule.get("unless_overruled_by", [])) for rule in phrases["rules"]
+        }
         for rule in phrases["rules"]:
             if rule.get("unless_in_message"):
                 reasons = Matcher(nlp.vocab)
@@ -139,7 +156,12 @@ class CrisisDetector:
                     self.negated_phrases.add(key)
                 self.matcher.add(key, [compiler.compile(phrase)])
         self.modifiers = Matcher(nlp.vocab)
-        for kind in ("imminence", "idioms", "past", "returning", "distress_now", "about_topic"):
+        # A question about the topic that names no person at all ("is self-harm linked to
+        # attachment?") is talk about the topic; these rules still count in one ("is this a heart
+        # attack?").
+        self.personal_words = frozenset(str(w).lower() for w in phrases["lists"].get("PERSONAL", []))
+        self.question_proof = frozenset(phrases.get("question_proof_rules", []))
+        for kind in MODIFIER_KINDS:
             for index, phrase in enumerate(phrases[kind]):
                 self.modifiers.add(f"{kind}#{index}", [compiler.compile(phrase)])
 
@@ -164,14 +186,29 @@ class CrisisDetector:
         if not normalized:
             return NONE
         found = NONE
+        doc = None
         if self.trigger.search(normalized):
             with self._lock:  # spaCy pipelines are not safe to share between threads
-                found = self._assess_doc(self.nlp(normalized))
+                doc = self.nlp(normalized)
+                found = self._assess_doc(doc)
         if self.classifier is None:
             return found
-        return raise_with_classifier(
-            found, self.classifier.predict(text), self.thresholds, words=len(normalized.split())
+        raised = raise_with_classifier(
+            found,
+            self.classifier.predict(text),
+            self.thresholds,
+            words=len(normalized.split()),
         )
+        # The ladder's own rule: high risk with a time, a plan or means at hand is imminent
+        # ("the tablets are counted out in front of me and tonight I'm going through with it").
+        if (
+            raised.source == "classifier"
+            and raised.level == "high"
+            and raised.category in ESCALATES_TO_IMMINENT
+            and self._imminence_in(doc if doc is not None else normalized)
+        ):
+            return replace(raised, level="imminent")
+        return raised
 
     def has_imminence(self, text: str) -> bool:
         """Whether a message names a time, a plan or means at hand ("tonight", "I have a plan").
@@ -180,10 +217,13 @@ class CrisisDetector:
         in the context of the conversation even though it names no crisis on its own.
         """
         normalized = self.normalize(text or "")
-        if not normalized:
-            return False
+        return bool(normalized) and self._imminence_in(normalized)
+
+    def _imminence_in(self, message: str | Doc) -> bool:
+        """Whether a normalised message (or its analysed doc) holds an imminence marker."""
         with self._lock:
-            lemmas = lemma_doc(self.nlp(normalized))
+            doc = self.nlp(message) if isinstance(message, str) else message
+            lemmas = lemma_doc(doc)
             return any(
                 self.nlp.vocab.strings[match_id].startswith("imminence#") for match_id, _, _ in self.modifiers(lemmas)
             )
@@ -198,28 +238,44 @@ class CrisisDetector:
                 continue
             level, category = self.rules[key]
             found.append(_Match(key.split("#")[0], level, category, start, end, key in self.negated_phrases))
-        if not found:
-            return NONE
         marks: dict[str, list[tuple[int, int]]] = {}
         for match_id, start, end in self.modifiers(lemmas):
             kind = self.nlp.vocab.strings[match_id].split("#")[0]
             marks.setdefault(kind, []).append((start, end))
+        if not found:
+            # A figure of speech with no crisis phrase ("ending things with Jordan tonight") still
+            # explains crisis-like words away, so the classifier needs more certainty to overrule it.
+            return DISMISSED if marks.get("idioms") else NONE
 
         def in_clause(kind: str, clause: int) -> bool:
             return any(clause_of[s] == clause for s, _ in marks.get(kind, []))
 
+        # Told as over and done with: a recovery said anywhere ("I'm in a good place now") and
+        # nothing recent, returning or distressing beside it.
+        recovered = bool(marks.get("recovered")) and not (
+            marks.get("recent") or marks.get("returning") or marks.get("distress_now")
+        )
         kept: list[_Match] = []
         for match in found:
             clause = clause_of[match.start]
-            if in_clause("idioms", clause) or self._negated(doc, match, clause_of):
+            idiom = in_clause("idioms", clause) and match.rule not in self.idiom_proof and not marks.get("literal")
+            if idiom or self._negated(doc, match, clause_of):
                 continue
-            if in_clause("past", clause) and not in_clause("returning", clause) and not marks.get("distress_now"):
+            if (
+                self._near(marks.get("past", []), match, clause_of)
+                and not in_clause("returning", clause)
+                and not marks.get("distress_now")
+            ):
                 continue
-            if in_clause("about_topic", clause) and match.rule not in self.topic_proof:
+            if match.rule not in self.topic_proof and (
+                in_clause("about_topic", clause) or self._impersonal_question(doc, match)
+            ):
                 continue  # talk about the topic, not a disclosure
+            if recovered and match.level != "imminent" and self._past_tense_clause(doc, clause_of, clause):
+                continue
             kept.append(match)
         kept = self._drop_covered_by_third_party(kept)
-        kept = [m for m in kept if m.rule not in self.ordinary_reasons or not self.ordinary_reasons[m.rule](lemmas)]
+        kept = [m for m in kept if not self._explained_by_reason(m.rule, lemmas, marks)]
         if not kept:
             return DISMISSED
 
@@ -233,9 +289,52 @@ class CrisisDetector:
         best = max(signals, key=lambda s: (level_rank(s.level), -CATEGORY_PRIORITY.index(s.category)))
         return Assessment(level=best.level, category=best.category, signals=tuple(signals))
 
+    def _explained_by_reason(self, rule: str, lemmas: Doc, marks: dict[str, list[tuple[int, int]]]) -> bool:
+        """Whether an everyday reason in the message explains the rule's match away.
+
+        A rule may name modifier kinds that overrule its reasons: a heart attack "in 2019" is the
+        past, but not in a message that also says something happened "today".
+        """
+        if rule not in self.ordinary_reasons:
+            return False
+        if any(marks.get(kind) for kind in self.reasons_overruled_by.get(rule, ())):
+            return False
+        return bool(self.ordinary_reasons[rule](lemmas))
+
+    @staticmethod
+    def _near(spans: list[tuple[int, int]], match: _Match, clause_of: list[int]) -> bool:
+        """Whether a modifier sits in the match's clause within PAST_WINDOW tokens of it.
+
+        "Mum used to read to us, and now dad's chest is crushing": a past marker far back in a long
+        sentence no longer speaks of the match.
+        """
+        clause = clause_of[match.start]
+        return any(
+            clause_of[start] == clause and start - PAST_WINDOW <= match.start and match.end <= end + PAST_WINDOW
+            for start, end in spans
+        )
+
+    def _impersonal_question(self, doc: Doc, match: _Match) -> bool:
+        """Whether the match sits in a question that names no person ("is self-harm genetic?")."""
+        if match.rule in self.question_proof:
+            return False
+        sentence = doc[match.start].sent
+        if not any(token.text == "?" for token in sentence):
+            return False
+        return not any(token.lower_ in self.personal_words for token in sentence)
+
+    @staticmethod
+    def _past_tense_clause(doc: Doc, clause_of: list[int], clause: int) -> bool:
+        """Whether the clause's verbs are all in the past ("I was suicidal in college")."""
+        tags = [doc[i].tag_ for i in range(len(doc)) if clause_of[i] == clause]
+        return "VBD" in tags and not any(tag in ("VBP", "VBZ", "MD", "VBG") for tag in tags)
+
     def _negated(self, doc: Doc, match: _Match, clause_of: list[int]) -> bool:
         if match.has_negation:
             return False
+        # A negation inside the match came in through a wildcard ("she never actually hit me").
+        if any(doc[i].lower_ in self.negations or doc[i].lower_.endswith("n't") for i in range(match.start, match.end)):
+            return True
         clause = clause_of[match.start]
         for index in range(match.start - 1, max(-1, match.start - 1 - NEGATION_WINDOW), -1):
             token = doc[index]
@@ -258,7 +357,11 @@ class CrisisDetector:
 
 
 def raise_with_classifier(
-    patterns: Assessment, prediction: Prediction, thresholds: dict[str, float], *, words: int | None = None
+    patterns: Assessment,
+    prediction: Prediction,
+    thresholds: dict[str, float],
+    *,
+    words: int | None = None,
 ) -> Assessment:
     """Raise the pattern verdict to what the dedicated classifier finds, never lower it.
 
