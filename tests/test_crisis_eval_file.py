@@ -217,18 +217,24 @@ def test_unseen_test_set_is_valid() -> None:
 
 
 DEV3_FILE = EVAL_FILE.with_name("crisis_dev3.yml")
+DEV4_FILE = EVAL_FILE.with_name("crisis_dev4.yml")
 
 
-def test_third_development_set_is_valid_and_apart() -> None:
-    """The third development set follows the same structure and shares no message with the first two."""
-    with DEV3_FILE.open(encoding="utf-8") as handle:
-        dev3 = yaml.safe_load(handle)
-    found = [p for p in problems(dev3) if not p.startswith("labelling_rules")]
+@pytest.mark.parametrize(
+    ("path", "earlier"),
+    [(DEV3_FILE, (EVAL_FILE, TEST_SET_FILE)), (DEV4_FILE, (EVAL_FILE, TEST_SET_FILE, DEV3_FILE))],
+    ids=["development 3", "development 4"],
+)
+def test_later_development_sets_are_valid_and_apart(path: Path, earlier: tuple[Path, ...]) -> None:
+    """Each later development set follows the same structure and shares no message with the sets before it."""
+    with path.open(encoding="utf-8") as handle:
+        doc = yaml.safe_load(handle)
+    found = [p for p in problems(doc) if not p.startswith("labelling_rules")]
     assert not found, "\n".join(found)
-    assert len(dev3["items"]) >= 300
-    others = _normalised_texts(EVAL_FILE, TEST_SET_FILE)
-    overlap = [i["text"] for i in dev3["items"] if normalise(i["text"]) in others]
-    assert not overlap, f"development set 3 items also in another set: {overlap}"
+    assert len(doc["items"]) >= 300
+    others = _normalised_texts(*earlier)
+    overlap = [i["text"] for i in doc["items"] if normalise(i["text"]) in others]
+    assert not overlap, f"{path.name} items also in another set: {overlap}"
 
 
 HOLDOUT_FILE = EVAL_FILE.with_name("crisis_holdout.yml")
@@ -244,6 +250,26 @@ def test_held_out_set_is_valid_and_apart() -> None:
     found = [p for p in problems(holdout) if not p.startswith("labelling_rules")]
     assert not found, f"{len(found)} problems in the held-out set (run the validator locally to see them)"
     assert len(holdout["items"]) >= 300
-    others = _normalised_texts(EVAL_FILE, TEST_SET_FILE, DEV3_FILE)
+    others = _normalised_texts(EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE)
     overlap = sum(normalise(i["text"]) in others for i in holdout["items"])
     assert overlap == 0, f"held-out items also in another set: {overlap}"
+
+
+HOLDOUT2_FILE = EVAL_FILE.with_name("crisis_holdout2.yml")
+
+
+def test_second_held_out_set_is_valid_and_apart() -> None:
+    """The second held-out set is well formed, large enough and shares no message with any other set.
+
+    Failures name counts only, never texts.
+    """
+    with HOLDOUT2_FILE.open(encoding="utf-8") as handle:
+        holdout = yaml.safe_load(handle)
+    found = [p for p in problems(holdout) if not p.startswith("labelling_rules")]
+    assert not found, f"{len(found)} problems in the second held-out set (run the validator locally to see them)"
+    levels = [i["level"] for i in holdout["items"]]
+    assert len(levels) >= 400
+    assert min(levels.count(level) for level in ("concern", "high", "imminent")) >= 50
+    others = _normalised_texts(EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE, HOLDOUT_FILE)
+    overlap = sum(normalise(i["text"]) in others for i in holdout["items"])
+    assert overlap == 0, f"second held-out items also in another set: {overlap}"
