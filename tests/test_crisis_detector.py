@@ -405,3 +405,30 @@ def test_classifier_high_with_a_time_or_means_is_imminent() -> None:
 def test_indirect_acts_and_thoughts(text: str, level: str, category: str) -> None:
     verdict = _patterns_only().assess(text)
     assert (verdict.level, verdict.category) == (level, category), verdict.signals
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "category"),
+    [
+        ("got it all set up out in the shed. this is it for me", "imminent", "suicide"),
+        ("it's all set up in the shed for the party", "none", "none"),
+        ("sewerslide tmrw", "imminent", "suicide"),
+        ("found my dad unconscious on the kitchen floor", "imminent", "medical_emergency"),
+        ("worst headache of my life, came on all at once", "imminent", "medical_emergency"),
+        ("getting beaten up by the older kids every day", "high", "abuse_or_violence"),
+        ("I used to get beaten up at school but that's long behind me", "none", "none"),
+        ("long sleeves again so my mum doesn't see my arms", "high", "self_harm"),
+        ("goodbye everyone. none of this is your fault", "imminent", "suicide"),
+        ("goodbye everyone, see you all on monday!", "none", "none"),
+        ("taking a break from social media, deleting the apps, bye everyone", "none", "none"),
+        ("my last night on earth", "imminent", "suicide"),
+        ("I'm going to hurt him", "high", "harm_to_others"),
+        ("he's asleep and i'm standing over him and i want to hurt him", "imminent", "harm_to_others"),
+        ("learnt how to spot a stroke on a first aid course", "none", "none"),
+        ("my dissertation is on domestic violence in rural areas", "none", "none"),
+        ("it's so stuffy in here I can't breathe, open a window", "none", "none"),
+    ],
+)
+def test_farewells_hidden_wounds_and_everyday_reasons(text: str, level: str, category: str) -> None:
+    verdict = get_detector().assess(text)
+    assert (verdict.level, verdict.category) == (level, category), verdict.signals

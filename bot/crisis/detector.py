@@ -199,6 +199,16 @@ class CrisisDetector:
             self.thresholds,
             words=len(normalized.split()),
         )
+        # A threat to someone with no time, place or means named stays high: the classifier learnt
+        # imminence from timed threats and reads "I'm going to hurt him" as one.
+        if (
+            raised.source == "classifier"
+            and raised.level == "imminent"
+            and found.level == "high"
+            and found.category == "harm_to_others"
+            and not self._imminence_in(doc if doc is not None else normalized)
+        ):
+            return found
         # The ladder's own rule: high risk with a time, a plan or means at hand is imminent
         # ("the tablets are counted out in front of me and tonight I'm going through with it").
         if (
