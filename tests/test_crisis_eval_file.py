@@ -218,12 +218,17 @@ def test_unseen_test_set_is_valid() -> None:
 
 DEV3_FILE = EVAL_FILE.with_name("crisis_dev3.yml")
 DEV4_FILE = EVAL_FILE.with_name("crisis_dev4.yml")
+DEV5_FILE = EVAL_FILE.with_name("crisis_dev5.yml")
 
 
 @pytest.mark.parametrize(
     ("path", "earlier"),
-    [(DEV3_FILE, (EVAL_FILE, TEST_SET_FILE)), (DEV4_FILE, (EVAL_FILE, TEST_SET_FILE, DEV3_FILE))],
-    ids=["development 3", "development 4"],
+    [
+        (DEV3_FILE, (EVAL_FILE, TEST_SET_FILE)),
+        (DEV4_FILE, (EVAL_FILE, TEST_SET_FILE, DEV3_FILE)),
+        (DEV5_FILE, (EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE)),
+    ],
+    ids=["development 3", "development 4", "development 5"],
 )
 def test_later_development_sets_are_valid_and_apart(path: Path, earlier: tuple[Path, ...]) -> None:
     """Each later development set follows the same structure and shares no message with the sets before it."""
@@ -250,7 +255,7 @@ def test_held_out_set_is_valid_and_apart() -> None:
     found = [p for p in problems(holdout) if not p.startswith("labelling_rules")]
     assert not found, f"{len(found)} problems in the held-out set (run the validator locally to see them)"
     assert len(holdout["items"]) >= 300
-    others = _normalised_texts(EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE)
+    others = _normalised_texts(EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE, DEV5_FILE)
     overlap = sum(normalise(i["text"]) in others for i in holdout["items"])
     assert overlap == 0, f"held-out items also in another set: {overlap}"
 
@@ -270,6 +275,6 @@ def test_second_held_out_set_is_valid_and_apart() -> None:
     levels = [i["level"] for i in holdout["items"]]
     assert len(levels) >= 400
     assert min(levels.count(level) for level in ("concern", "high", "imminent")) >= 50
-    others = _normalised_texts(EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE, HOLDOUT_FILE)
+    others = _normalised_texts(EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE, DEV5_FILE, HOLDOUT_FILE)
     overlap = sum(normalise(i["text"]) in others for i in holdout["items"])
     assert overlap == 0, f"second held-out items also in another set: {overlap}"
