@@ -136,11 +136,15 @@ class CrisisClassifier:
         )
         texts = [i["text"] for i in items]
         matrix = self.features.fit_transform(texts)
-        self.level_model = LogisticRegression(C=REGULARISATION, max_iter=2000, class_weight="balanced", random_state=seed)
+        self.level_model = LogisticRegression(
+            C=REGULARISATION, max_iter=2000, class_weight="balanced", random_state=seed
+        )
         weights = [float(i.get("weight", 1.0)) for i in items]
         self.level_model.fit(matrix, [i["level"] for i in items], sample_weight=weights)
         risky = [n for n, i in enumerate(items) if i["category"] != "none"]
-        self.category_model = LogisticRegression(C=REGULARISATION, max_iter=2000, class_weight="balanced", random_state=seed)
+        self.category_model = LogisticRegression(
+            C=REGULARISATION, max_iter=2000, class_weight="balanced", random_state=seed
+        )
         self.category_model.fit(matrix[risky], [items[n]["category"] for n in risky])
 
         # The same maths as FeatureUnion.transform and predict_proba, without scikit-learn's
