@@ -112,4 +112,4 @@ lock: ## Re-resolve requirements.in into requirements.lock (needs the package re
 	rm -rf var/lockenv
 
 clean: ## Remove the trained models, test results and caches (keeps .venv and var/ data)
-	rm -rf models .rasa var/test-results .mypy_cache .ruff_cache .pytest_cache
+	rm -rf models .rasa var/test-results var/cache .mypy_cache .ruff_cache .pytest_cache

@@ -21,10 +21,12 @@ def _cmd_init_env(_: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from bot.crisis.classifier import get_classifier
     from bot.training import train
 
     trained = train(get_settings(), force=args.force)
     print("Model trained." if trained else "Model is up to date; reusing it.")
+    get_classifier()  # fits the crisis classifier into the cache unless it is there already
     return 0
 
 
@@ -177,9 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     anonymize = sub.add_parser(
         "anonymize", help="read lines on stdin, write them anonymized (placeholders consistent across the input)"
     )
-    anonymize.add_argument(
-        "--each-line-apart", action="store_true", help="number placeholders afresh on every line"
-    )
+    anonymize.add_argument("--each-line-apart", action="store_true", help="number placeholders afresh on every line")
     anonymize.set_defaults(func=_cmd_anonymize)
 
     from bot.review.cli import add_parser as add_review

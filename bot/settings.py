@@ -30,6 +30,7 @@ class Settings:
 
     project_root: Path
     var_dir: Path
+    cache_dir: Path
     rasa_host: str
     rasa_port: int
     rasa_api_token: str
@@ -107,6 +108,8 @@ def build_settings() -> Settings:
     return Settings(
         project_root=PROJECT_ROOT,
         var_dir=var_dir,
+        # Shared by every process of this checkout, including test stacks with their own var dir.
+        cache_dir=Path(os.environ.get("BOT_CACHE_DIR", "") or PROJECT_ROOT / "var" / "cache"),
         rasa_host=rasa_host,
         rasa_port=rasa_port,
         rasa_api_token=os.environ.get("RASA_API_TOKEN", ""),

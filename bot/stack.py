@@ -224,7 +224,9 @@ def started_services(
 
 
 def prepare(settings: Settings, env: dict[str, str], *, seed_directory: bool = True) -> None:
-    """What must hold before any process starts: var/, the review hash key, the preflight check, the directory.
+    """What must hold before any process starts: var/, the key, the classifier, preflight, the directory.
+
+    The review hash key and the crisis classifier's cache are made here, before processes could race.
 
     Raises:
         StackError: The preflight check failed.
@@ -236,6 +238,9 @@ def prepare(settings: Settings, env: dict[str, str], *, seed_directory: bool = T
         from bot.review.store import ensure_key_file
 
         ensure_key_file(settings.var_dir)  # before any process could race to create it
+    from bot.crisis.classifier import get_classifier
+
+    get_classifier()  # fitted and cached once here, not by every Rasa process at the same time
     preflight(settings, env)
     if seed_directory:
         from bot.directory.cli import ensure_directory

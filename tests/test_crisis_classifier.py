@@ -8,9 +8,13 @@ import pytest
 import yaml
 
 from bot.crisis.classifier import (
+    CACHE_PREFIX,
     CORPUS_DIR,
     LEVELS,
+    CrisisClassifier,
     Prediction,
+    cached_classifier,
+    fingerprint,
     get_classifier,
     load_corpus,
     load_everyday_messages,
@@ -66,8 +70,6 @@ def test_negation_scope_is_marked_until_punctuation() -> None:
 
 
 def test_fitting_is_deterministic() -> None:
-    from bot.crisis.classifier import CrisisClassifier
-
     items = load_corpus()
     text = "i dont see the point anymore"
     assert CrisisClassifier(items).predict(text) == CrisisClassifier(items).predict(text)
@@ -128,27 +130,84 @@ def test_a_short_message_without_crisis_words_needs_a_near_certain_classifier() 
     assert raise_with_classifier(found, _prediction(imminent=0.95, none=0.05), THRESHOLDS, words=2).level == "imminent"
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "i want to kill myself tonight",
-        "I'm NOT suicidal, just tired!!!",
-        "my sister hits me when mum is out",
-        "this homework is killing me lol",
-        "",
-        "😭😭😭",
-        "kms fr",
-        "x" * 5000,
-    ],
-)
-def test_fast_features_give_scikit_learns_probabilities_and_category(text: str) -> None:
+FEATURE_CASES = [
+    "i want to kill myself tonight",
+    "I'm NOT suicidal, just tired!!!",
+    "my sister hits me when mum is out",
+    "this homework is killing me lol",
+    "",
+    "😭😭😭",
+    "kms fr",
+    "x" * 5000,
+]
+
+
+@pytest.fixture(scope="module")
+def fitted() -> CrisisClassifier:
+    """A classifier fitted here on a third of the corpus (quicker; the maths is the same)."""
+    return CrisisClassifier((load_corpus() + load_everyday_messages())[::3])
+
+
+@pytest.mark.parametrize("text", FEATURE_CASES)
+def test_fast_features_give_scikit_learns_probabilities_and_category(fitted: CrisisClassifier, text: str) -> None:
     # predict() does the tf-idf and linear maths itself (scikit-learn's transform costs 2 ms a
     # message); it must give what the fitted scikit-learn models give.
-    classifier = get_classifier()
-    reference = classifier.features.transform([text])
-    expected = classifier.level_model.predict_proba(reference)[0]
-    prediction = classifier.predict(text)
-    for name, probability in zip(classifier.level_model.classes_, expected, strict=True):
+    reference = fitted.features.transform([text])
+    expected = fitted.level_model.predict_proba(reference)[0]
+    prediction = fitted.predict(text)
+    for name, probability in zip(fitted.level_model.classes_, expected, strict=True):
         assert prediction.probabilities[str(name)] == pytest.approx(float(probability), abs=1e-4)
     if prediction.level != "none":
-        assert prediction.category == str(classifier.category_model.predict(reference)[0])
+        assert prediction.category == str(fitted.category_model.predict(reference)[0])
+
+
+def test_a_saved_classifier_reads_back_with_the_same_predictions(fitted: CrisisClassifier, tmp_path: Path) -> None:
+    fitted.save(tmp_path / "state.npz")
+    loaded = CrisisClassifier.load(tmp_path / "state.npz")
+    for text in FEATURE_CASES:
+        assert loaded.predict(text) == fitted.predict(text)
+    assert not any(tmp_path.glob("*.tmp"))
+
+
+def _no_fitting(*args: object, **kwargs: object) -> None:
+    raise AssertionError("fitted although a cached state was there")
+
+
+def test_the_cache_is_read_instead_of_fitting_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    items = load_corpus()[::5]
+    first = cached_classifier(items, tmp_path)
+    [saved] = tmp_path.glob(f"{CACHE_PREFIX}*.npz")
+    monkeypatch.setattr(CrisisClassifier, "__init__", _no_fitting)
+    second = cached_classifier(items, tmp_path)
+    for text in FEATURE_CASES:
+        assert second.predict(text) == first.predict(text)
+    assert list(tmp_path.glob(f"{CACHE_PREFIX}*.npz")) == [saved]
+
+
+def test_other_training_items_make_a_new_cache_and_remove_the_old(tmp_path: Path) -> None:
+    items = load_corpus()[::7]
+    cached_classifier(items, tmp_path)
+    [old] = tmp_path.glob(f"{CACHE_PREFIX}*.npz")
+    changed = [*items, {"text": "a new contrast item", "level": "none", "category": "none"}]
+    assert fingerprint(changed) != fingerprint(items)
+    cached_classifier(changed, tmp_path)
+    [new] = tmp_path.glob(f"{CACHE_PREFIX}*.npz")
+    assert new != old and new.name == f"{CACHE_PREFIX}{fingerprint(changed)}.npz"
+
+
+def test_a_damaged_cache_is_refitted_and_replaced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    items = load_corpus()[::7]
+    path = tmp_path / f"{CACHE_PREFIX}{fingerprint(items)}.npz"
+    path.write_bytes(b"not an archive")
+    classifier = cached_classifier(items, tmp_path)
+    assert classifier.predict("i want to end my life tonight").level != "none"
+    assert CrisisClassifier.load(path).predict("kms fr") == classifier.predict("kms fr")
+    assert "could not be read" in caplog.text
+
+
+def test_an_unwritable_cache_only_costs_the_fit(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("in the way", encoding="utf-8")
+    classifier = cached_classifier(load_corpus()[::7], blocked / "cache")
+    assert classifier.predict("what a lovely sunny day").level == "none"
+    assert "could not be cached" in caplog.text

@@ -22,6 +22,15 @@ def test_tracker_store_defaults_to_sqlite_under_var(monkeypatch: pytest.MonkeyPa
     assert build_settings().tracker_store_url == f"sqlite:///{tmp_path / 'tracker.db'}"
 
 
+def test_the_cache_is_shared_by_stacks_with_their_own_var_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("BOT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path))
+    settings = build_settings()
+    assert settings.cache_dir == settings.project_root / "var" / "cache"
+    monkeypatch.setenv("BOT_CACHE_DIR", str(tmp_path / "elsewhere"))
+    assert build_settings().cache_dir == tmp_path / "elsewhere"
+
+
 def test_bad_number_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RASA_PORT", "fifty")
     with pytest.raises(ValueError, match="RASA_PORT must be a whole number"):
