@@ -1,8 +1,10 @@
-"""Crisis detector evaluation on seven labelled sets.
+"""Crisis detector evaluation on eight labelled sets.
 
-- bench/crisis_holdout2.yml: the held-out test set (2026-12-07, evening), written by a separate
+- bench/crisis_holdout3.yml: the held-out test set (2026-12-07, late night), written by a separate
   author who saw only the labelling rules; nobody who builds the detector reads it, and its texts
   are never printed (no `--verbose` for it). The targets are judged on this set.
+- bench/crisis_holdout2.yml: the second held-out test set, written the same way. Its texts were
+  never shown, but it was scored three times, so it is now a development set scored by counts only.
 - bench/crisis_holdout.yml: the first held-out test set, written the same way. Its texts were never
   shown either, but it was scored nine times, and on 2026-12-07 its counts (never its texts) were
   used to find which changes cost it a serious message, so it is now a development set scored by
@@ -52,7 +54,8 @@ import yaml
 from bot.crisis.detector import LEVELS, CrisisDetector, get_detector, level_rank, load_phrases
 
 SETS = {
-    "held-out test": Path(__file__).with_name("crisis_holdout2.yml"),
+    "held-out test": Path(__file__).with_name("crisis_holdout3.yml"),
+    "second held-out set (now development, counts only)": Path(__file__).with_name("crisis_holdout2.yml"),
     "first held-out set (now development, counts only)": Path(__file__).with_name("crisis_holdout.yml"),
     "previous test (now development)": Path(__file__).with_name("crisis_test.yml"),
     "development (used for tuning)": Path(__file__).with_name("crisis_eval.yml"),
@@ -60,7 +63,11 @@ SETS = {
     "development 4": Path(__file__).with_name("crisis_dev4.yml"),
     "development 5": Path(__file__).with_name("crisis_dev5.yml"),
 }
-SEALED = {"held-out test", "first held-out set (now development, counts only)"}
+SEALED = {
+    "held-out test",
+    "second held-out set (now development, counts only)",
+    "first held-out set (now development, counts only)",
+}
 RESULTS = Path(__file__).with_name("crisis_results.json")
 
 
