@@ -296,7 +296,24 @@ def test_third_held_out_set_is_valid_and_apart() -> None:
     assert len(levels) >= 400
     assert min(levels.count(level) for level in ("concern", "high", "imminent")) >= 50
     others = _normalised_texts(
-        EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE, DEV5_FILE, HOLDOUT_FILE, HOLDOUT2_FILE
+        EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE, DEV5_FILE, DEV6_FILE, HOLDOUT_FILE, HOLDOUT2_FILE
     )
     overlap = sum(normalise(i["text"]) in others for i in holdout["items"])
     assert overlap == 0, f"third held-out items also in another set: {overlap}"
+
+
+DEV6_FILE = EVAL_FILE.with_name("crisis_dev6.yml")
+
+
+def test_sixth_development_set_is_valid_and_apart() -> None:
+    """Development set 6 is well formed and shares no message with any other set, held-out ones included."""
+    with DEV6_FILE.open(encoding="utf-8") as handle:
+        doc = yaml.safe_load(handle)
+    found = [p for p in problems(doc) if not p.startswith("labelling_rules")]
+    assert not found, "\n".join(found)
+    assert len(doc["items"]) >= 400
+    others = _normalised_texts(
+        EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE, DEV5_FILE, HOLDOUT_FILE, HOLDOUT2_FILE, HOLDOUT3_FILE
+    )
+    overlap = sum(normalise(i["text"]) in others for i in doc["items"])
+    assert overlap == 0, f"development set 6 items also in another set: {overlap}"
