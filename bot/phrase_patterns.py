@@ -6,9 +6,11 @@ run over a document of lemmas (`lemma_doc`), so "kill" matches kill, kills, kill
     word        the lemma of a token
     a|b         either lemma
     word?       optional token
+    a|b?        optional choice of tokens
     *           up to three other tokens
     <NAME>      a word list defined elsewhere in the same file (lemmas)
     <YEAR>      a year written in digits (1900-2099)
+    <AGE>       an age of childhood or youth written in digits (4-29), as in "when I was 15"
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-BUILT_IN = {"YEAR": {"TEXT": {"REGEX": r"^(19|20)\d\d$"}}}
+BUILT_IN = {
+    "YEAR": {"TEXT": {"REGEX": r"^(19|20)\d\d$"}},
+    "AGE": {"TEXT": {"REGEX": r"^([4-9]|1\d|2\d)$"}},
+}
 CLAUSE_BREAKS = frozenset({"but", "though", "although", "however", ";", "whereas"})
 
 
@@ -60,7 +65,9 @@ class PhraseCompiler:
             elif chunk.startswith("<") and chunk.endswith(">"):
                 pattern.append({"LOWER": {"IN": self.lists[chunk[1:-1]]}})
             elif "|" in chunk:
-                pattern.append({"LOWER": {"IN": sorted({self.lemma(alt) for alt in chunk.split("|")})}})
+                optional = chunk.endswith("?")
+                alternatives = sorted({self.lemma(alt) for alt in chunk.rstrip("?").split("|")})
+                pattern.append({"LOWER": {"IN": alternatives}, **({"OP": "?"} if optional else {})})
             elif chunk.endswith("?") and len(chunk) > 1:
                 pattern.append({"LOWER": self.lemma(chunk[:-1]), "OP": "?"})
             else:

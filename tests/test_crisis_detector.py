@@ -432,3 +432,45 @@ def test_indirect_acts_and_thoughts(text: str, level: str, category: str) -> Non
 def test_farewells_hidden_wounds_and_everyday_reasons(text: str, level: str, category: str) -> None:
     verdict = get_detector().assess(text)
     assert (verdict.level, verdict.category) == (level, category), verdict.signals
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "category"),
+    [
+        # Ages that cannot be clock times make a disclosure the past; clock times never do.
+        ("I took an overdose when I was 16, I'm 34 now and happy", "none", "none"),
+        ("I self harmed at the age of 14 and that's long over", "none", "none"),
+        ("i'm going to kill myself at 9 tonight", "imminent", "suicide"),
+        # "starting to" is a return of the feelings only with a feeling or an act after it.
+        ("my old self harm scars are part of who I am, I'm starting to accept that", "none", "none"),
+        ("I cut myself years ago and I'm starting to want to again", "high", "self_harm"),
+        ("we debated whether violent games cause people to kill themselves", "none", "none"),
+        ("that chemistry exam was suicide, half the class walked out", "none", "none"),
+        # Someone else's "kms" is about them, not the writer; the writer's own stays theirs.
+        ("my roommate keeps saying she wants to kms and she's not joking", "high", "third_party"),
+        ("she told me i should just kms", "high", "suicide"),
+        ("got my tablets stockpiled in a shoebox and tonight's the night", "imminent", "suicide"),
+        ("i've got my meds saved up", "high", "suicide"),
+        ("i'm not going to be around after this weekend, thank you for listening", "imminent", "suicide"),
+        ("nobody will find out until it's over", "imminent", "suicide"),
+        ("wearing a hoodie in july so no one sees the new cuts", "high", "self_harm"),
+        ("my son has a fever and a rash that doesn't fade under a glass", "imminent", "medical_emergency"),
+        ("i burned myself and it's way worse than i meant it to be", "imminent", "self_harm"),
+        ("my brother keeps killing me in minecraft", "none", "none"),
+        ("this humidity is literally killing me", "none", "none"),
+        ("switching to a new number so leaving the group chat, bye everyone", "none", "none"),
+        ("this is the last time you'll hear from me for a while, off travelling!", "none", "none"),
+        ("my therapist had me write a goodbye letter to my younger self", "none", "none"),
+        # A joke marker that is denied does not make the words a joke.
+        ("my brother says he wants to kms and he isn't laughing anymore", "high", "third_party"),
+        ("they don't know its the last time they'll see me", "imminent", "suicide"),
+        ("itll all be over soon and then nobody has to deal with me", "imminent", "suicide"),
+        ("it'll all be over soon, my last exam is on thursday", "none", "none"),
+        ("i won't need any of this stuff after tomorrow", "imminent", "suicide"),
+        ("i looked up how tall that bridge is", "high", "suicide"),
+        ("i've been stockpiling my pills and i'll do it when the house is empty", "imminent", "suicide"),
+    ],
+)
+def test_ages_returns_hidden_wounds_and_goodbyes_with_reasons(text: str, level: str, category: str) -> None:
+    verdict = _patterns_only().assess(text)
+    assert (verdict.level, verdict.category) == (level, category), verdict.signals

@@ -152,7 +152,8 @@ class CrisisDetector:
             for index, phrase in enumerate(rule["phrases"]):
                 key = f"{rule['id']}#{index}"
                 self.rules[key] = (rule["level"], rule["category"])
-                if any(word in self.negations or word.endswith("n't") for word in phrase.lower().split()):
+                alternatives = [a for word in phrase.lower().split() for a in word.rstrip("?").split("|")]
+                if any(a in self.negations or a.endswith("n't") for a in alternatives):
                     self.negated_phrases.add(key)
                 self.matcher.add(key, [compiler.compile(phrase)])
         self.modifiers = Matcher(nlp.vocab)
