@@ -37,7 +37,8 @@ NLU_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "nlu"
 NLU_NOT_BENIGN = frozenset({"crisis", "help_now", "safety_plan", "safe_to_continue"})
 # The assistant's own examples are what users type most; they weigh more than one corpus item so
 # that "i want to think about how my parents shaped me" is never read as "i want to ... myself".
-EVERYDAY_WEIGHT = 3.0
+# 8 (was 3): across the development sets 4 fewer false alarms, the same misses (2026-12-08).
+EVERYDAY_WEIGHT = 8.0
 # Inverse regularisation strength of both regressions. 4 suited the corpus of 6,000 items; with
 # 8,000 (part 14), 12 with a `high` threshold of 0.4 halved the missed serious messages across the
 # development sets for 6 more false alarms in 1,400 benign messages.
