@@ -469,6 +469,13 @@ def test_farewells_hidden_wounds_and_everyday_reasons(text: str, level: str, cat
         ("i won't need any of this stuff after tomorrow", "imminent", "suicide"),
         ("i looked up how tall that bridge is", "high", "suicide"),
         ("i've been stockpiling my pills and i'll do it when the house is empty", "imminent", "suicide"),
+        # Violence on its way is danger now; a game is not.
+        ("my stepdad is going to hurt me when he gets back from the pub", "imminent", "abuse_or_violence"),
+        ("my sister always beats me at scrabble", "none", "none"),
+        ("i want to kill him and i'm driving to his house", "imminent", "harm_to_others"),
+        ("worked out who gets my dog and my car, it's all decided", "imminent", "suicide"),
+        ("worked out who gets my dog while i'm away on placement", "none", "none"),
+        ("honestly i'm running out of reasons to stay", "high", "suicide"),
     ],
 )
 def test_ages_returns_hidden_wounds_and_goodbyes_with_reasons(text: str, level: str, category: str) -> None:
