@@ -261,48 +261,36 @@ def test_held_out_set_is_valid_and_apart() -> None:
 
 
 HOLDOUT2_FILE = EVAL_FILE.with_name("crisis_holdout2.yml")
-
-
-def test_second_held_out_set_is_valid_and_apart() -> None:
-    """The second held-out set is well formed, large enough and shares no message with any other set.
-
-    Failures name counts only, never texts.
-    """
-    with HOLDOUT2_FILE.open(encoding="utf-8") as handle:
-        holdout = yaml.safe_load(handle)
-    found = [p for p in problems(holdout) if not p.startswith("labelling_rules")]
-    assert not found, f"{len(found)} problems in the second held-out set (run the validator locally to see them)"
-    levels = [i["level"] for i in holdout["items"]]
-    assert len(levels) >= 400
-    assert min(levels.count(level) for level in ("concern", "high", "imminent")) >= 50
-    others = _normalised_texts(EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE, DEV5_FILE, HOLDOUT_FILE)
-    overlap = sum(normalise(i["text"]) in others for i in holdout["items"])
-    assert overlap == 0, f"second held-out items also in another set: {overlap}"
-
-
 HOLDOUT3_FILE = EVAL_FILE.with_name("crisis_holdout3.yml")
+DEV6_FILE = EVAL_FILE.with_name("crisis_dev6.yml")
 
 
-def test_third_held_out_set_is_valid_and_apart() -> None:
-    """The third held-out set (the one the targets are judged on) is well formed and apart from every other set.
+@pytest.mark.parametrize(
+    ("path", "others"),
+    [
+        (HOLDOUT2_FILE, (EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE, DEV5_FILE, HOLDOUT_FILE)),
+        (
+            HOLDOUT3_FILE,
+            (EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE, DEV5_FILE, DEV6_FILE, HOLDOUT_FILE, HOLDOUT2_FILE),
+        ),
+    ],
+    ids=["second held-out set", "third held-out set (the targets are judged on it)"],
+)
+def test_later_held_out_sets_are_valid_and_apart(path: Path, others: tuple[Path, ...]) -> None:
+    """Each later held-out set is well formed, large enough and shares no message with the other sets.
 
     Failures name counts only, never texts.
     """
-    with HOLDOUT3_FILE.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8") as handle:
         holdout = yaml.safe_load(handle)
     found = [p for p in problems(holdout) if not p.startswith("labelling_rules")]
-    assert not found, f"{len(found)} problems in the third held-out set (run the validator locally to see them)"
+    assert not found, f"{len(found)} problems in {path.name} (run the validator locally to see them)"
     levels = [i["level"] for i in holdout["items"]]
     assert len(levels) >= 400
     assert min(levels.count(level) for level in ("concern", "high", "imminent")) >= 50
-    others = _normalised_texts(
-        EVAL_FILE, TEST_SET_FILE, DEV3_FILE, DEV4_FILE, DEV5_FILE, DEV6_FILE, HOLDOUT_FILE, HOLDOUT2_FILE
-    )
-    overlap = sum(normalise(i["text"]) in others for i in holdout["items"])
-    assert overlap == 0, f"third held-out items also in another set: {overlap}"
-
-
-DEV6_FILE = EVAL_FILE.with_name("crisis_dev6.yml")
+    seen = _normalised_texts(*others)
+    overlap = sum(normalise(i["text"]) in seen for i in holdout["items"])
+    assert overlap == 0, f"{path.name}: {overlap} items also in another set"
 
 
 def test_sixth_development_set_is_valid_and_apart() -> None:
