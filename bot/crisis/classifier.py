@@ -163,6 +163,7 @@ class CrisisClassifier:
             terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
             state[f"{name}_terms"] = np.asarray(terms)
             state[f"{name}_idf"] = np.asarray(vectorizer.idf_, dtype=np.float64)
+        self._state: dict[str, Any] | None = state  # only a fresh fit is saved; a loaded one need not keep it
         self._set_state(state)
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -174,7 +175,6 @@ class CrisisClassifier:
         import numpy as np
 
         self._lock = threading.Lock()
-        self._state = state
         self._parts: list[tuple[Any, dict[str, int], Any, int]] = []
         offset = 0
         for name, vectorizer in _vectorizers():
@@ -198,9 +198,14 @@ class CrisisClassifier:
 
         The file is written beside its final name and moved into place, so a process reading it
         never sees half a file.
+
+        Raises:
+            ValueError: The classifier was read by `load`, not fitted here.
         """
         import numpy as np
 
+        if self._state is None:
+            raise ValueError("only a freshly fitted classifier can be saved")
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
         try:
@@ -223,6 +228,7 @@ class CrisisClassifier:
         with np.load(path, allow_pickle=False) as archive:
             state = {key: archive[key] for key in archive.files}
         classifier = cls.__new__(cls)
+        classifier._state = None
         classifier._set_state(state)
         return classifier
 
