@@ -481,3 +481,48 @@ def test_farewells_hidden_wounds_and_everyday_reasons(text: str, level: str, cat
 def test_ages_returns_hidden_wounds_and_goodbyes_with_reasons(text: str, level: str, category: str) -> None:
     verdict = _patterns_only().assess(text)
     assert (verdict.level, verdict.category) == (level, category), verdict.signals
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "category"),
+    [
+        # Someone else's "kill me" is a threat, never the writer's wish; told as their words it is abuse.
+        ("my husband said he would kill me if i ever left him", "high", "abuse_or_violence"),
+        ("my sister says she'll kill me for spilling wine on her rug", "none", "none"),
+        ("someone please just kill me", "high", "suicide"),
+        # Danger at this moment makes violence imminent; a time alone does not.
+        ("he hit me and he's still in the house", "imminent", "abuse_or_violence"),
+        ("my partner hit me last night", "high", "abuse_or_violence"),
+        ("he's kicking the bedroom door in", "imminent", "abuse_or_violence"),
+        ("i've pushed the chest of drawers against the door", "imminent", "abuse_or_violence"),
+        ("when he gets home from work i'm getting it", "imminent", "abuse_or_violence"),
+        ("my uncle took the gun out and put it on the kitchen table", "imminent", "abuse_or_violence"),
+        # Means, a place or an overdose told without a crisis word.
+        ("it's quiet on the pier, nobody around to stop me", "imminent", "suicide"),
+        ("sitting in the garage with the engine running", "imminent", "suicide"),
+        ("the cord is already tied", "imminent", "suicide"),
+        ("put my affairs in order this week", "imminent", "suicide"),
+        ("put my affairs in order before my hip operation", "none", "none"),
+        ("i swallowed a handful of paracetamol an hour ago", "imminent", "medical_emergency"),
+        ("my flatmate took a whole packet of ibuprofen", "imminent", "medical_emergency"),
+        ("the baby swallowed a button battery", "imminent", "medical_emergency"),
+        ("my inhaler isn't working and my lips look blue", "imminent", "medical_emergency"),
+        ("how long does it take to pass out in the cold", "high", "suicide"),
+        ("looked up which car parks have roof access", "high", "suicide"),
+        # Injuries made on purpose, cover stories and the feelings of an attempt creeping back.
+        ("i carve words into my thigh", "high", "self_harm"),
+        ("told my teacher the cuts were from the cat", "high", "self_harm"),
+        ("i scratch my arm until it bleeds", "high", "self_harm"),
+        ("cut again last night", "high", "self_harm"),
+        ("my hours got cut again at work", "none", "none"),
+        ("i tried two years ago and the feeling is creeping back", "high", "suicide"),
+        ("my brother punches his own legs when he's stressed", "high", "third_party"),
+        ("intrusive thoughts about pushing my dad down the stairs", "high", "harm_to_others"),
+        # Words masked against filters.
+        ("i want to k*ll myself", "high", "suicide"),
+        ("a chocolate cake to die for!", "none", "none"),
+    ],
+)
+def test_threats_danger_now_oblique_means_and_masked_words(text: str, level: str, category: str) -> None:
+    verdict = _patterns_only().assess(text)
+    assert (verdict.level, verdict.category) == (level, category), verdict.signals

@@ -36,9 +36,13 @@ CATEGORIES = ("suicide", "self_harm", "harm_to_others", "abuse_or_violence", "me
 # specific resources.
 CATEGORY_PRIORITY = ("medical_emergency", "abuse_or_violence", "third_party", "suicide", "self_harm", "harm_to_others")
 ESCALATES_TO_IMMINENT = frozenset({"suicide", "self_harm", "harm_to_others", "third_party"})
+# Violence escalates only on signs of danger at this moment (he is at the door, she is hiding),
+# not on a time alone: "he hit me last night" stays high.
+ESCALATES_ON_DANGER_NOW = frozenset({"abuse_or_violence", "third_party"})
 NEGATION_WINDOW = 5
 MODIFIER_KINDS = (
     "imminence",
+    "danger_imminence",
     "idioms",
     "past",
     "returning",
@@ -212,11 +216,14 @@ class CrisisDetector:
             return found
         # The ladder's own rule: high risk with a time, a plan or means at hand is imminent
         # ("the tablets are counted out in front of me and tonight I'm going through with it").
+        message = doc if doc is not None else normalized
         if (
             raised.source == "classifier"
             and raised.level == "high"
-            and raised.category in ESCALATES_TO_IMMINENT
-            and self._imminence_in(doc if doc is not None else normalized)
+            and (
+                (raised.category in ESCALATES_TO_IMMINENT and self._imminence_in(message))
+                or (raised.category in ESCALATES_ON_DANGER_NOW and self._imminence_in(message, "danger_imminence"))
+            )
         ):
             return replace(raised, level="imminent")
         return raised
@@ -230,13 +237,13 @@ class CrisisDetector:
         normalized = self.normalize(text or "")
         return bool(normalized) and self._imminence_in(normalized)
 
-    def _imminence_in(self, message: str | Doc) -> bool:
-        """Whether a normalised message (or its analysed doc) holds an imminence marker."""
+    def _imminence_in(self, message: str | Doc, kind: str = "imminence") -> bool:
+        """Whether a normalised message (or its analysed doc) holds a marker of one kind."""
         with self._lock:
             doc = self.nlp(message) if isinstance(message, str) else message
             lemmas = lemma_doc(doc)
             return any(
-                self.nlp.vocab.strings[match_id].startswith("imminence#") for match_id, _, _ in self.modifiers(lemmas)
+                self.nlp.vocab.strings[match_id].startswith(f"{kind}#") for match_id, _, _ in self.modifiers(lemmas)
             )
 
     def _assess_doc(self, doc: Doc) -> Assessment:
@@ -291,10 +298,13 @@ class CrisisDetector:
             return DISMISSED
 
         strong_imminence = bool(marks.get("imminence"))
+        danger_now = bool(marks.get("danger_imminence"))
         signals: list[Signal] = []
         for match in kept:
             level = match.level
-            if match.category in ESCALATES_TO_IMMINENT and strong_imminence:
+            if (match.category in ESCALATES_TO_IMMINENT and strong_imminence) or (
+                match.category in ESCALATES_ON_DANGER_NOW and danger_now
+            ):
                 level = "imminent"
             signals.append(Signal(match.rule, level, match.category, doc[match.start : match.end].text))
         best = max(signals, key=lambda s: (level_rank(s.level), -CATEGORY_PRIORITY.index(s.category)))
