@@ -1,8 +1,12 @@
-"""Crisis detector evaluation on nine labelled sets.
+"""Crisis detector evaluation on eleven labelled sets.
 
-- bench/crisis_holdout3.yml: the held-out test set (2026-12-07, late night), written by a separate
-  author who saw only the labelling rules; nobody who builds the detector reads it, and its texts
-  are never printed (no `--verbose` for it). The targets are judged on this set.
+- bench/crisis_holdout4.yml: the held-out test set (2026-12-08), written by a separate author who
+  saw only the labelling rules; nobody who builds the detector reads it, and its texts are never
+  printed (no `--verbose` for it). The targets are judged on this set. First scored at the code of
+  the session's start, before any change it could have guided.
+- bench/crisis_holdout3.yml: the third held-out set (2026-12-07, late night), written the same way.
+  Its texts were never shown, but it was scored three times, so it is now a development set scored
+  by counts only.
 - bench/crisis_holdout2.yml: the second held-out test set, written the same way. Its texts were
   never shown, but it was scored three times, so it is now a development set scored by counts only.
 - bench/crisis_holdout.yml: the first held-out test set, written the same way. Its texts were never
@@ -28,6 +32,11 @@
   only the labelling rules, asked to weigh serious messages told without crisis words and benign
   messages that look risky), first scored before any change it could have guided: recall 90.5%,
   imminent 86.4%, false alarms 4.9% (413 messages; four duplicates of other sets taken out unread).
+- bench/crisis_dev7.yml: a seventh development set (2026-12-08, a separate author who saw only the
+  labelling rules, asked to weigh danger from another person told in everyday words, oblique means,
+  symptoms without names, third persons and intense benign messages), first scored before any
+  change it could have guided: recall 84.9%, imminent 77.8%, false alarms 9.5% (403 messages). The
+  request for corpus part 16 paraphrased some of its messages, so its later figures flatter.
 
 None of them is in the classifier's training corpus (bot/crisis/corpus/).
 
@@ -58,7 +67,8 @@ import yaml
 from bot.crisis.detector import LEVELS, CrisisDetector, get_detector, level_rank, load_phrases
 
 SETS = {
-    "held-out test": Path(__file__).with_name("crisis_holdout3.yml"),
+    "held-out test": Path(__file__).with_name("crisis_holdout4.yml"),
+    "third held-out set (now development, counts only)": Path(__file__).with_name("crisis_holdout3.yml"),
     "second held-out set (now development, counts only)": Path(__file__).with_name("crisis_holdout2.yml"),
     "first held-out set (now development, counts only)": Path(__file__).with_name("crisis_holdout.yml"),
     "previous test (now development)": Path(__file__).with_name("crisis_test.yml"),
@@ -67,9 +77,11 @@ SETS = {
     "development 4": Path(__file__).with_name("crisis_dev4.yml"),
     "development 5": Path(__file__).with_name("crisis_dev5.yml"),
     "development 6": Path(__file__).with_name("crisis_dev6.yml"),
+    "development 7": Path(__file__).with_name("crisis_dev7.yml"),
 }
 SEALED = {
     "held-out test",
+    "third held-out set (now development, counts only)",
     "second held-out set (now development, counts only)",
     "first held-out set (now development, counts only)",
 }

@@ -44,7 +44,7 @@ def test_corpus_is_well_formed() -> None:
 
 def test_corpus_shares_nothing_with_any_evaluation_set() -> None:
     corpus = {normalise(i["text"]) for i in load_corpus() + load_everyday_messages()}
-    sets = ("eval", "test", "dev3", "dev4", "dev5", "dev6", "holdout", "holdout2", "holdout3")
+    sets = ("eval", "test", "dev3", "dev4", "dev5", "dev6", "dev7", "holdout", "holdout2", "holdout3", "holdout4")
     for name in (f"crisis_{s}.yml" for s in sets):
         items = yaml.safe_load((BENCH / name).read_text(encoding="utf-8"))["items"]
         overlap = sum(normalise(i["text"]) in corpus for i in items)
