@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import pytest
 
@@ -158,7 +159,9 @@ def test_answer_buttons_in_the_domain_never_read_as_crisis() -> None:
     assert not flagged
 
 
+@lru_cache(maxsize=1)
 def _patterns_only() -> CrisisDetector:
+    """The detector without its classifier, compiled once for the module (it holds no state between messages)."""
     from bot import nlp
 
     return CrisisDetector(load_phrases(), nlp.load())
@@ -521,6 +524,35 @@ def test_ages_returns_hidden_wounds_and_goodbyes_with_reasons(text: str, level: 
         # Words masked against filters.
         ("i want to k*ll myself", "high", "suicide"),
         ("a chocolate cake to die for!", "none", "none"),
+        # Emergencies named by their signs; a routine with medicine is none.
+        ("my toddler drank some of the bleach", "imminent", "medical_emergency"),
+        ("my nephew ate some of my sleeping tablets", "imminent", "medical_emergency"),
+        ("i take all of my meds in the morning with breakfast", "none", "none"),
+        ("she took all of her tablets at once", "imminent", "medical_emergency"),
+        ("my grandma is coughing up blood", "imminent", "medical_emergency"),
+        ("he's choking on a sweet and can't breathe", "imminent", "medical_emergency"),
+        ("i choked on my tea laughing", "none", "none"),
+        ("my wife collapsed on the kitchen floor", "imminent", "medical_emergency"),
+        ("dad's speech is slurred and his mouth is drooping", "imminent", "medical_emergency"),
+        ("my throat is swelling after the peanut", "imminent", "medical_emergency"),
+        # Suicide told without its word.
+        ("i have a plan and the means now", "imminent", "suicide"),
+        ("been giving my books away to friends", "imminent", "suicide"),
+        ("giving my clothes away to the charity shop", "none", "none"),
+        ("sorry for everything, i love you all", "imminent", "suicide"),
+        ("i keep thinking of jumping", "high", "suicide"),
+        ("thinking of jumping ship to a new job", "none", "none"),
+        ("ready to let go of the past", "none", "none"),
+        ("i'm going to drive my car into a wall", "high", "suicide"),
+        ("sitting on the edge of the roof again", "imminent", "suicide"),
+        ("i keep standing at the edge of the platform when the trains come", "high", "suicide"),
+        ("i want it all to stop for good", "concern", "suicide"),
+        # Self-injury told plainly or hidden.
+        ("i burn my wrist with a lighter", "high", "self_harm"),
+        ("i keep a box of razors under my bed", "high", "self_harm"),
+        ("long sleeves in july, for a reason", "high", "self_harm"),
+        # A habit of violence is high; only danger at this moment is imminent.
+        ("my mum slaps me when she's drunk", "high", "abuse_or_violence"),
     ],
 )
 def test_threats_danger_now_oblique_means_and_masked_words(text: str, level: str, category: str) -> None:
