@@ -553,6 +553,13 @@ def test_ages_returns_hidden_wounds_and_goodbyes_with_reasons(text: str, level: 
         ("long sleeves in july, for a reason", "high", "self_harm"),
         # A habit of violence is high; only danger at this moment is imminent.
         ("my mum slaps me when she's drunk", "high", "abuse_or_violence"),
+        ("told everyone the bruises were from rugby. they're really from my dad", "high", "abuse_or_violence"),
+        ("she says the marks are my fault for answering back", "high", "abuse_or_violence"),
+        ("my ex sent me a photo of my front door last night", "high", "abuse_or_violence"),
+        ("my cousin sent me a photo of my house from the plane", "none", "none"),
+        ("the only holiday i'm planning is a permanent one", "high", "suicide"),
+        ("on the platform i think about stepping forward", "high", "suicide"),
+        ("i think about stepping out of my comfort zone", "none", "none"),
     ],
 )
 def test_threats_danger_now_oblique_means_and_masked_words(text: str, level: str, category: str) -> None:
