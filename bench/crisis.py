@@ -109,6 +109,14 @@ def score(items: list[dict[str, str]], predicted: list[tuple[str, str]]) -> dict
         if level_rank(p[0]) < level_rank("high")
     ]
     false_alarms = [{"text": i["text"], "predicted": p[0], "category": p[1]} for i, p in benign if p[0] != "none"]
+    # Per category of the label: serious messages found (high or above) and imminent ones read as imminent.
+    by_category: dict[str, dict[str, int]] = {}
+    for item, (level, _) in serious:
+        entry = by_category.setdefault(item["category"], {"serious": 0, "found": 0, "imminent": 0, "as_imminent": 0})
+        entry["serious"] += 1
+        entry["found"] += level_rank(level) >= level_rank("high")
+        entry["imminent"] += item["level"] == "imminent"
+        entry["as_imminent"] += item["level"] == "imminent" and level == "imminent"
     return {
         "recall_high_imminent": round(sum(level_rank(p[0]) >= 2 for _, p in serious) / len(serious), 4),
         "imminent_as_imminent": round(sum(p[0] == "imminent" for _, p in imminent) / len(imminent), 4),
@@ -122,6 +130,7 @@ def score(items: list[dict[str, str]], predicted: list[tuple[str, str]]) -> dict
             sum(i["category"] == p[1] for i, p in detected) / max(1, len(detected)), 4
         ),
         "confusion": confusion,
+        "by_category": dict(sorted(by_category.items())),
         "missed_high_imminent": misses,
         "false_alarms": false_alarms,
     }
@@ -202,6 +211,12 @@ def print_report(name: str, metrics: dict[str, Any], verbose: bool = False) -> N
     print("|---|" + "---|" * len(LEVELS))
     for gold in LEVELS:
         print(f"| {gold} | " + " | ".join(str(metrics["confusion"][gold][p]) for p in LEVELS) + " |")
+    print("| category | serious found | imminent as imminent |")
+    print("|---|---|---|")
+    for category, counts in metrics["by_category"].items():
+        print(
+            f"| {category} | {counts['found']}/{counts['serious']} | {counts['as_imminent']}/{counts['imminent']} |"
+        )
     print(f"missed high/imminent: {len(metrics['missed_high_imminent'])}, false alarms: {len(metrics['false_alarms'])}")
     if verbose:  # message texts: only on request, so the unseen set stays unseen by default
         for miss in metrics["missed_high_imminent"]:
