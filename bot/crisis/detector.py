@@ -204,26 +204,22 @@ class CrisisDetector:
             self.thresholds,
             words=len(normalized.split()),
         )
+        may_stay_high = raised.level == "imminent" and found.level == "high" and found.category == "harm_to_others"
+        may_escalate = raised.level == "high" and raised.category in ESCALATES_TO_IMMINENT | ESCALATES_ON_DANGER_NOW
+        if raised.source != "classifier" or not (may_stay_high or may_escalate):
+            return raised
+        # One analysis of the markers serves both rules (for a message without any trigger word spaCy
+        # has not run yet, and would otherwise run once per marker kind).
+        markers = self._marker_kinds(doc if doc is not None else normalized)
         # A threat to someone with no time, place or means named stays high: the classifier learnt
         # imminence from timed threats and reads "I'm going to hurt him" as one.
-        if (
-            raised.source == "classifier"
-            and raised.level == "imminent"
-            and found.level == "high"
-            and found.category == "harm_to_others"
-            and not self._imminence_in(doc if doc is not None else normalized)
-        ):
+        if may_stay_high and "imminence" not in markers:
             return found
         # The ladder's own rule: high risk with a time, a plan or means at hand is imminent
         # ("the tablets are counted out in front of me and tonight I'm going through with it").
-        message = doc if doc is not None else normalized
-        if (
-            raised.source == "classifier"
-            and raised.level == "high"
-            and (
-                (raised.category in ESCALATES_TO_IMMINENT and self._imminence_in(message))
-                or (raised.category in ESCALATES_ON_DANGER_NOW and self._imminence_in(message, "danger_imminence"))
-            )
+        if may_escalate and (
+            (raised.category in ESCALATES_TO_IMMINENT and "imminence" in markers)
+            or (raised.category in ESCALATES_ON_DANGER_NOW and "danger_imminence" in markers)
         ):
             return replace(raised, level="imminent")
         return raised
@@ -237,13 +233,17 @@ class CrisisDetector:
         normalized = self.normalize(text or "")
         return bool(normalized) and self._imminence_in(normalized)
 
-    def _imminence_in(self, message: str | Doc, kind: str = "imminence") -> bool:
-        """Whether a normalised message (or its analysed doc) holds a marker of one kind."""
+    def _imminence_in(self, message: str | Doc) -> bool:
+        """Whether a normalised message (or its analysed doc) holds an imminence marker."""
+        return "imminence" in self._marker_kinds(message)
+
+    def _marker_kinds(self, message: str | Doc) -> frozenset[str]:
+        """The kinds of modifier (imminence, danger_imminence, idioms...) a normalised message or its doc holds."""
         with self._lock:
             doc = self.nlp(message) if isinstance(message, str) else message
             lemmas = lemma_doc(doc)
-            return any(
-                self.nlp.vocab.strings[match_id].startswith(f"{kind}#") for match_id, _, _ in self.modifiers(lemmas)
+            return frozenset(
+                self.nlp.vocab.strings[match_id].split("#")[0] for match_id, _, _ in self.modifiers(lemmas)
             )
 
     def _assess_doc(self, doc: Doc) -> Assessment:
